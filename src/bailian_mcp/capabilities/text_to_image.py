@@ -1,0 +1,158 @@
+"""Text-to-image: wan2.2 / wanx2.1 / wanx2.0 and qwen-image, over the async image-synthesis endpoint."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from bailian_mcp import catalog
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, TaskRequest
+from bailian_mcp.catalog import FixedSizes, ImageModel, SideRange
+from bailian_mcp.dashscope.client import TaskSnapshot
+from bailian_mcp.dashscope.protocol import url_expiry
+from bailian_mcp.errors import InputError
+from bailian_mcp.results import ErrorInfo, OutputFile
+
+PATH = "services/aigc/text2image/image-synthesis"
+MODEL_NAMES = [m.name for m in catalog.models_for("text_to_image")]
+SEED_MAX = 2_147_483_647
+_SIZE = re.compile(r"^\s*(\d{2,5})\s*[*xX×,]\s*(\d{2,5})\s*$")
+
+
+class TextToImageParams(Params):
+    prompt: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=800,
+            description="What to draw (Chinese or English), up to 800 characters. Describe subject, style, "
+            "lighting and composition.",
+        ),
+    ]
+    model: Annotated[
+        str,
+        Field(
+            description="wan2.2-t2i-flash: fast, good default. wan2.2-t2i-plus: best detail. qwen-image: best for "
+            "text inside the picture (posters, couplets, signs), 1 image, fixed sizes. wanx2.1-*/wanx2.0-*: "
+            "older, cheaper.",
+            json_schema_extra={"enum": MODEL_NAMES},
+        ),
+    ] = "wan2.2-t2i-flash"
+    negative_prompt: Annotated[
+        str, Field(max_length=500, description="What to keep out of the picture, up to 500 characters.")
+    ] = ""
+    size: Annotated[
+        str | None,
+        Field(
+            description="Output size W*H. wan/wanx: each side 512-1440 (default 1024*1024; e.g. 1440*810 for "
+            "16:9). qwen-image: one of 1664*928 (default), 1472*1104, 1328*1328, 1104*1472, 928*1664.",
+            examples=["1024*1024", "1440*810", "1328*1328"],
+        ),
+    ] = None
+    n: Annotated[int, Field(ge=1, le=4, description="How many images: 1-4 for wan/wanx, only 1 for qwen-image.")] = 1
+    prompt_extend: Annotated[
+        bool, Field(description="Let the service rewrite the prompt for better results (adds a few seconds).")
+    ] = True
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark in the corner.")] = False
+    seed: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=SEED_MAX,
+            description="Random seed 0-2147483647 for repeatable results; with n>1 the images use seed, "
+            "seed+1, ... Leave out for a random seed.",
+        ),
+    ] = None
+
+
+def normalize_size(model: ImageModel, size: str | None) -> str:
+    """The size to send for `model`: the default, or `size` checked against the model's rule."""
+    if size is None or not size.strip():
+        return model.default_size
+    match = _SIZE.match(size)
+    if not match:
+        raise InputError("size", size, f"write it as W*H, e.g. {model.default_size}; {model.name} accepts "
+                                       f"{model.sizes.describe()}")
+    width, height = int(match[1]), int(match[2])
+    canonical = f"{width}*{height}"
+    rule = model.sizes
+    if isinstance(rule, FixedSizes):
+        canonical = rule.spellings.get(canonical, canonical)
+        if canonical not in rule.sizes:
+            raise InputError("size", size, f"{model.name} accepts only {rule.describe()}")
+    elif isinstance(rule, SideRange) and not all(rule.min_side <= side <= rule.max_side for side in (width, height)):
+        raise InputError("size", size, f"{model.name} accepts {rule.describe()}")
+    return canonical
+
+
+def build(params: TextToImageParams, context: BuildContext) -> TaskRequest:
+    model = catalog.resolve("text_to_image", params.model)
+    assert isinstance(model, ImageModel)
+    prompt = params.prompt.strip()
+    if not prompt:
+        raise InputError("prompt", params.prompt, "describe the picture in at least one non-blank character")
+    if context.region not in model.regions:
+        raise InputError("model", params.model, f"{model.name} is not offered in {context.region}; it is in "
+                                                f"{', '.join(model.regions)}")
+    if params.n > model.n_max:
+        raise InputError("n", params.n, f"{model.name} makes at most {model.n_max} image per call; use a wan "
+                                        "model for up to 4")
+    size = normalize_size(model, params.size)
+    warnings = []
+    if len(prompt) > model.prompt_max:
+        warnings.append(
+            f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
+        )
+    body_input: dict[str, Any] = {"prompt": prompt}
+    if params.negative_prompt.strip():
+        body_input["negative_prompt"] = params.negative_prompt.strip()
+    parameters: dict[str, Any] = {
+        "size": size,
+        "n": params.n,
+        "prompt_extend": params.prompt_extend,
+        "watermark": params.watermark,
+    }
+    if params.seed is not None:
+        parameters["seed"] = params.seed
+    body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
+    return TaskRequest(model=model, path=PATH, body=body, warnings=tuple(warnings))
+
+
+def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
+    """Each entry of `output.results`: an image URL with its prompts, or a per-image error."""
+    end_time = snapshot.output.get("end_time")
+    outputs = []
+    for index, item in enumerate(snapshot.output.get("results") or []):
+        url = item.get("url")
+        if url:
+            outputs.append(
+                OutputFile(
+                    index=index,
+                    kind="image",
+                    url=url,
+                    url_expires_at=url_expiry(url, end_time),
+                    orig_prompt=item.get("orig_prompt"),
+                    actual_prompt=item.get("actual_prompt"),
+                )
+            )
+        else:
+            error = ErrorInfo(code=str(item.get("code") or "Unknown"), message=str(item.get("message") or ""))
+            outputs.append(OutputFile(index=index, kind="image", error=error))
+    return outputs
+
+
+TEXT_TO_IMAGE = AsyncTaskCapability(
+    name="text_to_image",
+    title="Text to image",
+    description=(
+        "Generate images from a text prompt with Alibaba Bailian (Wanxiang wan2.2/wanx2.1/wanx2.0 or Qwen-Image). "
+        "Waits up to wait_seconds, then returns a preview, the saved files and their URLs; if the task is "
+        "still running it returns a task_id to pass to get_task. Costs money per image (see cost)."
+    ),
+    params_model=TextToImageParams,
+    build=build,
+    parse=parse,
+    file_suffix=".png",
+)

@@ -1,0 +1,97 @@
+"""The `bailian-mcp` command: serve MCP (default), or run the DashScope emulator on its own."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bailian_mcp import __version__
+from bailian_mcp.config import REGION_BASE_URLS, Settings, load_settings
+from bailian_mcp.errors import ConfigurationError
+
+EMULATOR_KEY = "sk-emulator"
+TRANSPORTS = ("stdio", "sse", "streamable-http")
+
+
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", choices=TRANSPORTS, default="stdio", help="MCP transport (default stdio)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address for sse/streamable-http")
+    parser.add_argument("--port", type=int, default=8000, help="port for sse/streamable-http (default 8000)")
+    parser.add_argument("--emulator", action="store_true",
+                        help="start the built-in DashScope emulator and use it (offline, no API key needed)")
+    parser.add_argument("--region", choices=sorted(REGION_BASE_URLS), help="DashScope region (BAILIAN_REGION)")
+    parser.add_argument("--base-url", help="DashScope API base URL (DASHSCOPE_BASE_URL)")
+    parser.add_argument("--output-dir", help="where results are saved (BAILIAN_OUTPUT_DIR)")
+    parser.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bailian-mcp",
+        description="MCP server for Alibaba Bailian (DashScope) generation models.",
+    )
+    parser.add_argument("--version", action="version", version=f"bailian-mcp {__version__}")
+    _serve_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _serve_options(commands.add_parser("serve", help="serve MCP (the default when no command is given)"))
+    emulator = commands.add_parser("emulator", help="run the DashScope emulator alone")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8765)
+    emulator.add_argument("--pending-seconds", type=float, default=1.0)
+    emulator.add_argument("--running-seconds", type=float, default=3.0)
+    return parser
+
+
+def _settings_for_serve(args: argparse.Namespace) -> tuple[Settings, Any]:
+    """Settings from env + flags; with --emulator, the emulator is started and used."""
+    overrides: dict[str, Any] = {"region": args.region, "base_url": args.base_url, "output_dir": args.output_dir}
+    emulator = None
+    if args.emulator:
+        from bailian_mcp.emulator import start_in_thread
+
+        emulator = start_in_thread()
+        overrides.update(base_url=emulator.base_url, api_key=EMULATOR_KEY)
+        logging.getLogger("bailian_mcp").warning("Using the built-in DashScope emulator at %s", emulator.base_url)
+    return load_settings(**overrides), emulator
+
+
+def serve(args: argparse.Namespace) -> None:
+    from bailian_mcp.server import build_server
+
+    settings, emulator = _settings_for_serve(args)
+    try:
+        server = build_server(settings)
+        if args.transport == "stdio":
+            server.run("stdio")
+        else:
+            server.run(args.transport, host=args.host, port=args.port)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def run_emulator(args: argparse.Namespace) -> None:
+    from bailian_mcp.emulator import EmulatorConfig
+    from bailian_mcp.emulator import serve as serve_emulator
+
+    serve_emulator(args.host, args.port,
+                   EmulatorConfig(pending_seconds=args.pending_seconds, running_seconds=args.running_seconds))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(args, "log_level", "WARNING").upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "emulator":
+            run_emulator(args)
+        else:
+            serve(args)
+    except ConfigurationError as exc:
+        print(f"bailian-mcp: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

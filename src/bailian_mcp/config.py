@@ -1,0 +1,99 @@
+"""Settings, read from the environment when asked for (never at import time) and overridable by flags."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bailian_mcp.errors import ConfigurationError
+
+Region = Literal["cn-beijing", "ap-southeast-1", "us-east-1"]
+
+REGION_BASE_URLS: dict[str, str] = {
+    "cn-beijing": "https://dashscope.aliyuncs.com/api/v1",
+    "ap-southeast-1": "https://dashscope-intl.aliyuncs.com/api/v1",
+    "us-east-1": "https://dashscope-us.aliyuncs.com/api/v1",
+}
+
+_UNEXPANDED = re.compile(r"\$\{[^}]*\}|^\$[A-Za-z_]")
+
+
+def _data_home() -> Path:
+    return Path(platformdirs.user_data_dir("bailian-mcp", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob, with the environment variable that sets it (see the README's table)."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+
+    api_key: SecretStr | None = Field(None, validation_alias="DASHSCOPE_API_KEY")
+    base_url: str | None = Field(
+        None, validation_alias="DASHSCOPE_BASE_URL", description="Overrides the region's base URL."
+    )
+    region: Region = Field("cn-beijing", validation_alias="BAILIAN_REGION")
+    output_dir: Path = Field(default_factory=lambda: _data_home() / "outputs", validation_alias="BAILIAN_OUTPUT_DIR")
+    data_dir: Path = Field(default_factory=_data_home, validation_alias="BAILIAN_DATA_DIR")
+    wait_seconds: int = Field(50, ge=0, le=600, validation_alias="BAILIAN_WAIT_SECONDS")
+    preview_max_bytes: int = Field(512 * 1024, ge=0, le=900 * 1024, validation_alias="BAILIAN_PREVIEW_BYTES")
+    preview_max_side: int = Field(512, ge=64, le=2048, validation_alias="BAILIAN_PREVIEW_SIDE")
+    download_max_bytes: int = Field(500 * 1024 * 1024, ge=1, validation_alias="BAILIAN_DOWNLOAD_MAX_BYTES")
+    image_submit_rps: float | None = Field(None, ge=0, validation_alias="BAILIAN_IMAGE_RPS")
+    http_timeout: float = Field(60.0, gt=0, validation_alias="BAILIAN_HTTP_TIMEOUT")
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _no_template_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if _UNEXPANDED.search(value):
+                raise ValueError(f"{value!r} contains an unexpanded variable; give the URL itself")
+            return value.strip().rstrip("/")
+        return value
+
+    @field_validator("output_dir", "data_dir", mode="before")
+    @classmethod
+    def _absolute_path(cls, value: Any) -> Any:
+        if isinstance(value, str | Path):
+            text = str(value)
+            if _UNEXPANDED.search(text):
+                raise ValueError(
+                    f"{text!r} contains an unexpanded variable (the MCP host did not fill it in); "
+                    "give an absolute path"
+                )
+            return Path(os.path.expanduser(text)).resolve()
+        return value
+
+    @property
+    def resolved_base_url(self) -> str:
+        return self.base_url or REGION_BASE_URLS[self.region]
+
+    @property
+    def job_db_path(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+    def api_key_value(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    def region_hint(self) -> str:
+        return f"this server uses {self.resolved_base_url} (BAILIAN_REGION={self.region})"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with non-None `overrides` (command-line flags) on top."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"Invalid settings — {problems}") from exc

@@ -1,0 +1,301 @@
+"""The DashScope transport: one `httpx.AsyncClient`, auth, pacing, retries, task polling.
+
+Knows the wire protocol (paths, headers, envelopes) and nothing of MCP.
+
+Retry rules, so that nothing is paid for twice:
+  * GET (task queries, lists) — retried on 429, 5xx, connection failures and malformed
+    bodies, with jittered exponential backoff.
+  * POST — retried only when the service cannot have acted on it: the connection failed
+    before anything was sent, or the reply was 429 (throttled: nothing was created).
+    Every other failure after the request may have reached the service is reported,
+    never re-sent.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+
+from bailian_mcp import __version__
+from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.errors import ConfigurationError
+
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
+TASK_QUERY_BUCKET = "tasks"
+TASK_QUERY_RPS = 20.0  # DashScope: 20 task queries per second per account
+
+NO_KEY_MESSAGE = (
+    "DASHSCOPE_API_KEY is not set: set it to your Bailian API key (https://bailian.console.aliyun.com), "
+    "or start the server with --emulator to use the built-in offline emulator."
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Jittered exponential backoff for calls that are safe to repeat."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to sleep before retry number `attempt` (0-based): full jitter over [½, 1]·backoff."""
+        backoff = min(self.max_delay, self.base_delay * 2**attempt)
+        return backoff * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Delays between task status polls: quick at first, then settling at `max_delay`."""
+
+    delays: tuple[float, ...] = (1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0)
+    max_delay: float = 5.0
+
+    def __iter__(self) -> Iterator[float]:
+        yield from self.delays
+        while True:
+            yield self.max_delay
+
+
+@dataclass(frozen=True)
+class TaskSnapshot:
+    """One reading of `GET /tasks/{id}`."""
+
+    task_id: str
+    status: str
+    output: Mapping[str, Any]
+    usage: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_body(cls, task_id: str, body: Mapping[str, Any]) -> TaskSnapshot:
+        output = body.get("output") or {}
+        return cls(
+            task_id=str(output.get("task_id") or task_id),
+            status=str(output.get("task_status") or "UNKNOWN"),
+            output=output,
+            usage=body.get("usage") or {},
+            request_id=body.get("request_id"),
+        )
+
+
+ProgressHook = Callable[[TaskSnapshot], Awaitable[None]]
+
+
+class DashScopeClient:
+    """Async client for DashScope's native HTTP protocol (`{base}/services/...`, `{base}/tasks/...`)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str,
+        http: httpx.AsyncClient | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollSchedule | None = None,
+        region_hint: str = "",
+        timeout: float = 60.0,
+    ) -> None:
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=True,
+        )
+        self.limiter = limiter or RateLimiter()
+        if self.limiter.rate(TASK_QUERY_BUCKET) <= 0:
+            self.limiter.set_rate(TASK_QUERY_BUCKET, TASK_QUERY_RPS)
+        self.retry = retry or RetryPolicy()
+        self.poll = poll or PollSchedule()
+        self._region_hint = region_hint
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The shared connection pool (also used, without credentials, for result downloads)."""
+        return self._http
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self._api_key)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> DashScopeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ requests
+
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        if not self._api_key:
+            raise ConfigurationError(NO_KEY_MESSAGE)
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "User-Agent": f"bailian-mcp/{__version__}",
+        }
+        headers.update(extra or {})
+        return headers
+
+    def _raise_for_reply(self, response: httpx.Response) -> dict[str, Any]:
+        """Return the JSON body of a 200 reply, or raise the typed error the reply describes."""
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if response.status_code == 200:
+            if not isinstance(body, dict):
+                raise errors.DashScopeConnectionError(
+                    f"DashScope answered 200 with a body that is not JSON ({len(response.content)} bytes).",
+                    request_sent=True,
+                )
+            return body
+        if isinstance(body, dict):
+            raise errors.from_reply(
+                response.status_code,
+                body.get("code"),
+                body.get("message") or body.get("msg"),
+                body.get("request_id") or response.headers.get("x-request-id"),
+                region_hint=self._region_hint,
+            )
+        raise errors.from_reply(
+            response.status_code,
+            "Unknown",
+            response.text[:200],
+            response.headers.get("x-request-id"),
+            region_hint=self._region_hint,
+        )
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        """One HTTP exchange; connection failures say whether the request may have been received."""
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise errors.DashScopeConnectionError(
+                f"Could not connect to DashScope at {self.base_url}: {type(exc).__name__} {exc}",
+                request_sent=False,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise errors.DashScopeConnectionError(
+                f"The connection to DashScope failed after the request was sent: {type(exc).__name__} {exc}",
+                request_sent=True,
+            ) from exc
+        return self._raise_for_reply(response)
+
+    async def _retrying(
+        self, method: str, url: str, *, idempotent: bool, deadline: float | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            try:
+                return await self._send(method, url, **kwargs)
+            except errors.DashScopeError as exc:
+                if not self._may_retry(exc, idempotent) or attempt + 1 >= self.retry.attempts:
+                    raise
+                delay = self.retry.delay(attempt)
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    raise
+                attempt += 1
+                await anyio.sleep(delay)
+
+    @staticmethod
+    def _may_retry(exc: errors.DashScopeError, idempotent: bool) -> bool:
+        if idempotent:
+            return exc.retryable
+        if isinstance(exc, errors.DashScopeConnectionError):
+            return not exc.request_sent
+        return isinstance(exc, errors.RateLimitError)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    async def call(self, path: str, body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None,
+                   bucket: str | None = None) -> dict[str, Any]:
+        """A synchronous service call (`POST {base}/{path}`); never re-sent once it may have arrived."""
+        request_headers = self._headers({"Content-Type": "application/json", **(headers or {})})
+        if bucket:
+            await self.limiter.acquire(bucket)
+        return await self._retrying("POST", self.url(path), idempotent=False, json=body, headers=request_headers)
+
+    async def submit(self, path: str, body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None,
+                     bucket: str | None = None) -> TaskSnapshot:
+        """Create an async task (`X-DashScope-Async: enable`) and return its first snapshot (PENDING)."""
+        reply = await self.call(path, body, headers={"X-DashScope-Async": "enable", **(headers or {})},
+                                bucket=bucket)
+        output = reply.get("output") or {}
+        task_id = output.get("task_id")
+        if not task_id:
+            raise errors.DashScopeConnectionError(
+                f"DashScope accepted the task but its reply has no task_id: {json.dumps(reply)[:200]}",
+                request_sent=True,
+            )
+        return TaskSnapshot.from_body(str(task_id), reply)
+
+    async def get_task(self, task_id: str, *, deadline: float | None = None) -> TaskSnapshot:
+        """Read a task's status (`GET /tasks/{id}`), retrying transient failures."""
+        await self.limiter.acquire(TASK_QUERY_BUCKET)
+        body = await self._retrying(
+            "GET", self.url(f"tasks/{task_id}"), idempotent=True, deadline=deadline, headers=self._headers()
+        )
+        return TaskSnapshot.from_body(task_id, body)
+
+    async def cancel(self, task_id: str) -> None:
+        """Cancel a PENDING task; raises InvalidRequestError (UnsupportedOperation) otherwise.
+
+        Cancelling twice has the same effect as once, so this POST is safe to retry.
+        """
+        await self._retrying("POST", self.url(f"tasks/{task_id}/cancel"), idempotent=True,
+                             headers=self._headers())
+
+    async def list_tasks(self, **query: str | int) -> dict[str, Any]:
+        """`GET /tasks` with DashScope's filters (start_time, end_time, model_name, status, page_no, page_size)."""
+        await self.limiter.acquire(TASK_QUERY_BUCKET)
+        return await self._retrying("GET", self.url("tasks"), idempotent=True, params=query,
+                                    headers=self._headers())
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float,
+        on_poll: ProgressHook | None = None,
+        poll_first: bool = True,
+    ) -> TaskSnapshot:
+        """Poll until the task ends or `timeout` seconds pass; returns the last snapshot read.
+
+        The last poll happens at the deadline itself, so a task that has just finished is not
+        missed. Transient failures of a poll are retried a little past the deadline; a failure
+        that outlasts that propagates (the task itself is not affected by it).
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        retry_deadline = deadline + self.poll.max_delay
+        delays = iter(self.poll)
+        if not poll_first:
+            await anyio.sleep(min(next(delays), max(0.0, deadline - time.monotonic())))
+        while True:
+            snapshot = await self.get_task(task_id, deadline=retry_deadline)
+            if on_poll is not None:
+                await on_poll(snapshot)
+            remaining = deadline - time.monotonic()
+            if snapshot.terminal or remaining <= 0:
+                return snapshot
+            await anyio.sleep(min(next(delays), remaining))

@@ -1,0 +1,206 @@
+"""The durable job store (SQLite): a job is recorded before its request is sent.
+
+Life of a job:  SUBMITTING ─POST answered─► PENDING/RUNNING ─► SUCCEEDED/FAILED/CANCELED/UNKNOWN
+                    │
+                    ├─ the service refused it (nothing created) ─► REJECTED
+                    └─ the POST may have reached the service, no reply ─► SUBMIT_UNCERTAIN
+
+Safe across processes (WAL journal, busy timeout) and on Windows (SQLite's own
+locking, no POSIX file locks). The API key is never written here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+TASK_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
+JOB_FINAL = TASK_FINAL | {"REJECTED"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id        TEXT PRIMARY KEY,
+    capability    TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    task_id       TEXT UNIQUE,
+    base_url      TEXT NOT NULL,
+    params_json   TEXT NOT NULL,
+    request_json  TEXT NOT NULL,
+    fingerprint   TEXT,
+    created_at    REAL NOT NULL,
+    submitted_at  REAL,
+    updated_at    REAL NOT NULL,
+    finished_at   REAL,
+    result_json   TEXT,
+    error_json    TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (fingerprint);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    capability: str
+    model: str
+    status: str
+    task_id: str | None
+    base_url: str
+    params: dict[str, Any]
+    request: dict[str, Any]
+    fingerprint: str | None
+    created_at: float
+    submitted_at: float | None
+    updated_at: float
+    finished_at: float | None
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+    @property
+    def final(self) -> bool:
+        return self.status in JOB_FINAL
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> Job:
+        return cls(
+            job_id=row["job_id"],
+            capability=row["capability"],
+            model=row["model"],
+            status=row["status"],
+            task_id=row["task_id"],
+            base_url=row["base_url"],
+            params=json.loads(row["params_json"]),
+            request=json.loads(row["request_json"]),
+            fingerprint=row["fingerprint"],
+            created_at=row["created_at"],
+            submitted_at=row["submitted_at"],
+            updated_at=row["updated_at"],
+            finished_at=row["finished_at"],
+            result=json.loads(row["result_json"]) if row["result_json"] else None,
+            error=json.loads(row["error_json"]) if row["error_json"] else None,
+        )
+
+
+def new_job_id() -> str:
+    return "job_" + uuid.uuid4().hex[:16]
+
+
+class JobStore:
+    """All job records; every method is a short transaction, run off the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    async def _arun(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return await anyio.to_thread.run_sync(self._run, sql, args)
+
+    async def create(
+        self,
+        *,
+        capability: str,
+        model: str,
+        base_url: str,
+        params: Mapping[str, Any],
+        request: Mapping[str, Any],
+        fingerprint: str | None = None,
+    ) -> Job:
+        """Record a job about to be submitted (status SUBMITTING)."""
+        job_id = new_job_id()
+        now = time.time()
+        await self._arun(
+            "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json,"
+            " fingerprint, created_at, updated_at) VALUES (?, ?, ?, 'SUBMITTING', ?, ?, ?, ?, ?, ?)",
+            (job_id, capability, model, base_url, json.dumps(params, ensure_ascii=False),
+             json.dumps(request, ensure_ascii=False), fingerprint, now, now),
+        )
+        job = await self.get(job_id)
+        assert job is not None
+        return job
+
+    async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
+        now = time.time()
+        await self._arun(
+            "UPDATE jobs SET task_id = ?, status = ?, submitted_at = ?, updated_at = ? WHERE job_id = ?",
+            (task_id, status, now, now, job_id),
+        )
+
+    async def set_status(self, job_id: str, status: str, *, error: Mapping[str, Any] | None = None) -> None:
+        now = time.time()
+        finished = now if status in JOB_FINAL else None
+        await self._arun(
+            "UPDATE jobs SET status = ?, updated_at = ?, finished_at = COALESCE(finished_at, ?),"
+            " error_json = COALESCE(?, error_json) WHERE job_id = ?",
+            (status, now, finished, json.dumps(error, ensure_ascii=False) if error else None, job_id),
+        )
+
+    async def save_result(self, job_id: str, status: str, result: Mapping[str, Any]) -> None:
+        now = time.time()
+        await self._arun(
+            "UPDATE jobs SET status = ?, result_json = ?, updated_at = ?, finished_at = COALESCE(finished_at, ?)"
+            " WHERE job_id = ?",
+            (status, json.dumps(result, ensure_ascii=False), now, now, job_id),
+        )
+
+    async def get(self, job_id: str) -> Job | None:
+        rows = await self._arun("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        return Job._from_row(rows[0]) if rows else None
+
+    async def by_task(self, task_id: str) -> Job | None:
+        rows = await self._arun("SELECT * FROM jobs WHERE task_id = ?", (task_id,))
+        return Job._from_row(rows[0]) if rows else None
+
+    async def find(self, handle: str) -> Job | None:
+        """A job by its job id or by its DashScope task id."""
+        return await self.get(handle) or await self.by_task(handle)
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        capability: str | None = None,
+        since: float | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        clauses, args = [], []
+        if status:
+            clauses.append("status = ?")
+            args.append(status)
+        if capability:
+            clauses.append("capability = ?")
+            args.append(capability)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            args.append(since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._arun(
+            f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
+        )
+        return [Job._from_row(r) for r in rows]

@@ -1,0 +1,71 @@
+"""The typed result every face returns: one shape for every capability and for `get_task`.
+
+It is what MCP tools publish as `structuredContent` (and their output schema), what
+the CLI prints with `--json`, and what the batch report holds. It never carries file
+bytes: files are referred to by URL and local path.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+JobStatus = Literal[
+    "SUBMITTING",
+    "SUBMIT_UNCERTAIN",
+    "REJECTED",
+    "PENDING",
+    "RUNNING",
+    "SUSPENDED",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELED",
+    "UNKNOWN",
+]
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="DashScope's error code, or this server's (e.g. DownloadFailed).")
+    message: str
+
+
+class OutputFile(BaseModel):
+    """One generated file (image, video, audio), or the error that replaced it."""
+
+    index: int = Field(description="Position in the task's results, from 0.")
+    kind: Literal["image", "video", "audio", "document"]
+    url: str | None = Field(None, description="DashScope's pre-signed URL; valid until url_expires_at.")
+    url_expires_at: str | None = Field(None, description="When the URL stops working (ISO 8601, UTC).")
+    path: str | None = Field(None, description="Where the file was saved on this machine.")
+    mime_type: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orig_prompt: str | None = None
+    actual_prompt: str | None = Field(None, description="The prompt after DashScope's rewriting (prompt_extend).")
+    error: ErrorInfo | None = Field(None, description="Set when this one output failed (partial success).")
+
+
+class Cost(BaseModel):
+    amount: float
+    currency: str
+    basis: str = Field(description="How it was computed, e.g. '2 image × 0.14 CNY/image'.")
+
+
+class JobResult(BaseModel):
+    job_id: str = Field(description="This server's handle for the job; get_task accepts it.")
+    task_id: str | None = Field(None, description="DashScope's task id (24 h); get_task accepts it too.")
+    capability: str
+    model: str
+    status: JobStatus
+    done: bool = Field(description="True when nothing more will happen: call get_task only while this is false.")
+    message: str = Field(description="What happened and what to do next.")
+    outputs: list[OutputFile] = Field(default_factory=list)
+    usage: dict[str, float] = Field(default_factory=dict)
+    cost: Cost | None = None
+    error: ErrorInfo | None = None
+    warnings: list[str] = Field(default_factory=list)
+    submitted_at: str | None = Field(None, description="DashScope's submit_time (UTC+8, as the service reports).")
+    finished_at: str | None = Field(None, description="DashScope's end_time (UTC+8).")

@@ -1,0 +1,51 @@
+"""The process's long-lived objects (settings, client, job store, runner), opened and closed together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bailian_mcp.catalog import MODELS
+from bailian_mcp.config import Settings
+from bailian_mcp.dashscope.client import DashScopeClient
+from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.jobs import JobStore
+from bailian_mcp.runner import Runner, submit_bucket
+
+IMAGE_CAPABILITIES = frozenset({"text_to_image"})
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    client: DashScopeClient
+    store: JobStore
+    runner: Runner
+
+
+def submit_limiter(settings: Settings) -> RateLimiter:
+    """One pacing bucket per model, at the model's submission rate (image models: BAILIAN_IMAGE_RPS)."""
+    rates = {}
+    for model in MODELS:
+        override = settings.image_submit_rps if model.capability in IMAGE_CAPABILITIES else None
+        rates[submit_bucket(model)] = model.rate.submit_rps if override is None else override
+    return RateLimiter(rates)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    client = DashScopeClient(
+        api_key=settings.api_key_value(),
+        base_url=settings.resolved_base_url,
+        limiter=submit_limiter(settings),
+        region_hint=settings.region_hint(),
+        timeout=settings.http_timeout,
+    )
+    store = JobStore(settings.job_db_path)
+    try:
+        yield Services(settings=settings, client=client, store=store,
+                       runner=Runner(settings=settings, client=client, store=store))
+    finally:
+        await client.aclose()
+        store.close()
