@@ -58,8 +58,18 @@ def recording() -> Any:
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings isolated from the developer's environment: temp data and output folders, test key."""
-    for name in ("DASHSCOPE_API_KEY", "DASHSCOPE_BASE_URL", "BAILIAN_REGION", "BAILIAN_OUTPUT_DIR",
-                 "BAILIAN_DATA_DIR", "BAILIAN_WAIT_SECONDS"):
+    for name in (
+        "DASHSCOPE_API_KEY",
+        "DASHSCOPE_BASE_URL",
+        "BAILIAN_REGION",
+        "BAILIAN_OUTPUT_DIR",
+        "BAILIAN_DATA_DIR",
+        "BAILIAN_WAIT_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
-    return load_settings(api_key="sk-test", base_url="https://dashscope.test/api/v1",
-                         data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "out"))
+    return load_settings(
+        api_key="sk-test",
+        base_url="https://dashscope.test/api/v1",
+        data_dir=str(tmp_path / "data"),
+        output_dir=str(tmp_path / "out"),
+    )

@@ -123,10 +123,15 @@ async def test_a_submit_that_timed_out_reading_is_never_resent() -> None:
 
 async def test_a_throttled_submit_is_retried_because_nothing_was_created() -> None:
     created = {"output": {"task_status": "PENDING", "task_id": "t1"}, "request_id": "r2"}
-    throttled = {"code": "Throttling.RateQuota", "message": "Requests rate limit exceeded", "request_id": "r1"}
+    throttled = {
+        "code": "Throttling.RateQuota",
+        "message": "Requests rate limit exceeded",
+        "request_id": "r1",
+    }
     with respx.mock:
-        route = respx.post(T2I).mock(side_effect=[httpx.Response(429, json=throttled),
-                                                  httpx.Response(200, json=created)])
+        route = respx.post(T2I).mock(
+            side_effect=[httpx.Response(429, json=throttled), httpx.Response(200, json=created)]
+        )
         async with make_client() as client:
             snapshot = await client.submit("services/aigc/text2image/image-synthesis", {})
     assert route.call_count == 2 and snapshot.task_id == "t1"
@@ -183,8 +188,9 @@ async def test_unknown_task_is_a_terminal_unknown_snapshot() -> None:
 
 async def test_wait_polls_until_the_task_ends_and_reports_each_poll() -> None:
     states = ["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"]
-    responses = [httpx.Response(200, json={"request_id": "r", "output": {"task_id": "t", "task_status": s}})
-                 for s in states]
+    responses = [
+        httpx.Response(200, json={"request_id": "r", "output": {"task_id": "t", "task_status": s}}) for s in states
+    ]
     seen: list[str] = []
 
     async def on_poll(snapshot: TaskSnapshot) -> None:

@@ -184,8 +184,9 @@ def resolve(capability: str, name: str, *, param: str = "model") -> ModelSpec:
     choices = ", ".join(m.name for m in models_for(capability))
     other = _names(MODELS).get(key)
     if other is not None:
-        raise InputError(param, name, f"{other.name} is a {other.capability} model; for {capability} use one of "
-                                      f"{choices}")
+        raise InputError(
+            param, name, f"{other.name} is a {other.capability} model; for {capability} use one of {choices}"
+        )
     close = difflib.get_close_matches(key, list(own), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise InputError(param, name, f"{hint}{capability} models are {choices}")

@@ -20,8 +20,11 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", choices=TRANSPORTS, default="stdio", help="MCP transport (default stdio)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address for sse/streamable-http")
     parser.add_argument("--port", type=int, default=8000, help="port for sse/streamable-http (default 8000)")
-    parser.add_argument("--emulator", action="store_true",
-                        help="start the built-in DashScope emulator and use it (offline, no API key needed)")
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="start the built-in DashScope emulator and use it (offline, no API key needed)",
+    )
     parser.add_argument("--region", choices=sorted(REGION_BASE_URLS), help="DashScope region (BAILIAN_REGION)")
     parser.add_argument("--base-url", help="DashScope API base URL (DASHSCOPE_BASE_URL)")
     parser.add_argument("--output-dir", help="where results are saved (BAILIAN_OUTPUT_DIR)")
@@ -47,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings_for_serve(args: argparse.Namespace) -> tuple[Settings, Any]:
     """Settings from env + flags; with --emulator, the emulator is started and used."""
-    overrides: dict[str, Any] = {"region": args.region, "base_url": args.base_url, "output_dir": args.output_dir}
+    overrides: dict[str, Any] = {
+        "region": args.region,
+        "base_url": args.base_url,
+        "output_dir": args.output_dir,
+    }
     emulator = None
     if args.emulator:
         from bailian_mcp.emulator import start_in_thread
@@ -77,14 +84,20 @@ def run_emulator(args: argparse.Namespace) -> None:
     from bailian_mcp.emulator import EmulatorConfig
     from bailian_mcp.emulator import serve as serve_emulator
 
-    serve_emulator(args.host, args.port,
-                   EmulatorConfig(pending_seconds=args.pending_seconds, running_seconds=args.running_seconds))
+    serve_emulator(
+        args.host,
+        args.port,
+        EmulatorConfig(pending_seconds=args.pending_seconds, running_seconds=args.running_seconds),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(args, "log_level", "WARNING").upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(args, "log_level", "WARNING").upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         if args.command == "emulator":
             run_emulator(args)

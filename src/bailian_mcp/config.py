@@ -65,8 +65,7 @@ class Settings(BaseSettings):
             text = str(value)
             if _UNEXPANDED.search(text):
                 raise ValueError(
-                    f"{text!r} contains an unexpanded variable (the MCP host did not fill it in); "
-                    "give an absolute path"
+                    f"{text!r} contains an unexpanded variable (the MCP host did not fill it in); give an absolute path"
                 )
             return Path(os.path.expanduser(text)).resolve()
         return value
@@ -93,7 +92,5 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"Invalid settings — {problems}") from exc

@@ -138,8 +138,17 @@ class JobStore:
         await self._arun(
             "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json,"
             " fingerprint, created_at, updated_at) VALUES (?, ?, ?, 'SUBMITTING', ?, ?, ?, ?, ?, ?)",
-            (job_id, capability, model, base_url, json.dumps(params, ensure_ascii=False),
-             json.dumps(request, ensure_ascii=False), fingerprint, now, now),
+            (
+                job_id,
+                capability,
+                model,
+                base_url,
+                json.dumps(params, ensure_ascii=False),
+                json.dumps(request, ensure_ascii=False),
+                fingerprint,
+                now,
+                now,
+            ),
         )
         job = await self.get(job_id)
         assert job is not None
@@ -189,7 +198,8 @@ class JobStore:
         since: float | None = None,
         limit: int = 50,
     ) -> list[Job]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         if status:
             clauses.append("status = ?")
             args.append(status)
@@ -200,7 +210,5 @@ class JobStore:
             clauses.append("created_at >= ?")
             args.append(since)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self._arun(
-            f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
-        )
+        rows = await self._arun(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [Job._from_row(r) for r in rows]

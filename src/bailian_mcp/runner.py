@@ -87,14 +87,19 @@ class Runner:
         snapshot = await self._submit(job, request.path, request.body, request.headers, request.model)
         await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
         return await self._follow(
-            job.job_id, capability, request.model, snapshot.task_id,
-            wait_seconds=wait_seconds, report=report, warnings=list(request.warnings), poll_first=False,
-            last=snapshot, cancel_on_abort=True,
+            job.job_id,
+            capability,
+            request.model,
+            snapshot.task_id,
+            wait_seconds=wait_seconds,
+            report=report,
+            warnings=list(request.warnings),
+            poll_first=False,
+            last=snapshot,
+            cancel_on_abort=True,
         )
 
-    async def _submit(
-        self, job: Job, path: str, body: dict[str, Any], headers: Any, model: ModelSpec
-    ) -> TaskSnapshot:
+    async def _submit(self, job: Job, path: str, body: dict[str, Any], headers: Any, model: ModelSpec) -> TaskSnapshot:
         try:
             snapshot = await self.client.submit(path, body, headers=headers, bucket=submit_bucket(model))
         except errors.DashScopeConnectionError as exc:
@@ -112,8 +117,11 @@ class Runner:
         except BaseException:
             # Cancelled (or crashed) while the POST was in flight: it may have been received.
             with anyio.CancelScope(shield=True):
-                await self.store.set_status(job.job_id, "SUBMIT_UNCERTAIN",
-                                            error={"code": "Interrupted", "message": "interrupted during submit"})
+                await self.store.set_status(
+                    job.job_id,
+                    "SUBMIT_UNCERTAIN",
+                    error={"code": "Interrupted", "message": "interrupted during submit"},
+                )
             raise
         await self.store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
         return snapshot
@@ -124,8 +132,12 @@ class Runner:
         """Continue a job by job id or DashScope task id: wait more, or return (and repair) its result."""
         job = await self.store.find(handle.strip())
         if job is None:
-            raise InputError("task_id", handle, "no job or task with this id is in this server's job store; "
-                                                "pass the job_id or task_id a generation call returned")
+            raise InputError(
+                "task_id",
+                handle,
+                "no job or task with this id is in this server's job store; "
+                "pass the job_id or task_id a generation call returned",
+            )
         capability = ASYNC_CAPABILITIES[job.capability]
         model = resolve(job.capability, job.model)
         report = Progress(progress)
@@ -133,8 +145,17 @@ class Runner:
             return await self._repair(job, capability, report)
         if job.task_id is None:
             return _unsubmitted_result(job)
-        return await self._follow(job.job_id, capability, model, job.task_id, wait_seconds=wait_seconds,
-                                  report=report, warnings=[], poll_first=True, cancel_on_abort=False)
+        return await self._follow(
+            job.job_id,
+            capability,
+            model,
+            job.task_id,
+            wait_seconds=wait_seconds,
+            report=report,
+            warnings=[],
+            poll_first=True,
+            cancel_on_abort=False,
+        )
 
     async def _repair(self, job: Job, capability: AsyncTaskCapability[Any], report: Progress) -> JobResult:
         """A finished job's stored result, with any missing local file downloaded again."""
@@ -184,10 +205,15 @@ class Runner:
         except errors.DashScopeError as exc:
             status = seen["last"].status if seen["last"] else "PENDING"
             return JobResult(
-                job_id=job_id, task_id=task_id, capability=capability.name, model=model.name,
-                status=_job_status(status), done=False, warnings=warnings,
+                job_id=job_id,
+                task_id=task_id,
+                capability=capability.name,
+                model=model.name,
+                status=_job_status(status),
+                done=False,
+                warnings=warnings,
                 message=f"Could not read the task's status ({exc}). The task is safe on DashScope and recorded "
-                        f"here: call get_task with {job_id!r} to continue.",
+                f"here: call get_task with {job_id!r} to continue.",
             )
         except BaseException:
             if cancel_on_abort:
@@ -216,25 +242,34 @@ class Runner:
         warnings: list[str],
     ) -> JobResult:
         common: dict[str, Any] = {
-            "job_id": job_id, "task_id": snapshot.task_id, "capability": capability.name, "model": model.name,
-            "status": _job_status(snapshot.status), "warnings": warnings,
-            "submitted_at": snapshot.output.get("submit_time"), "finished_at": snapshot.output.get("end_time"),
+            "job_id": job_id,
+            "task_id": snapshot.task_id,
+            "capability": capability.name,
+            "model": model.name,
+            "status": _job_status(snapshot.status),
+            "warnings": warnings,
+            "submitted_at": snapshot.output.get("submit_time"),
+            "finished_at": snapshot.output.get("end_time"),
         }
         if not snapshot.terminal:
             return JobResult(
-                **common, done=False,
+                **common,
+                done=False,
                 message=f"Task {snapshot.task_id} is {snapshot.status}; it keeps running on DashScope. Call "
-                        f"get_task with task_id={job_id!r} to wait for it (do not generate again).",
+                f"get_task with task_id={job_id!r} to wait for it (do not generate again).",
             )
         if snapshot.status == "SUCCEEDED":
             outputs = await self._save_outputs(job_id, capability, capability.parse(snapshot), report, warnings)
             result = JobResult(
-                **common, done=True, outputs=outputs, usage=_numbers(snapshot.usage),
-                cost=capability.cost(model, snapshot), message=_success_message(outputs),
+                **common,
+                done=True,
+                outputs=outputs,
+                usage=_numbers(snapshot.usage),
+                cost=capability.cost(model, snapshot),
+                message=_success_message(outputs),
             )
         else:
-            result = JobResult(**common, done=True, error=_task_error(snapshot),
-                               message=_ended_message(snapshot))
+            result = JobResult(**common, done=True, error=_task_error(snapshot), message=_ended_message(snapshot))
         await self.store.save_result(job_id, result.status, result.model_dump(mode="json"))
         return result
 
@@ -255,17 +290,24 @@ class Runner:
             await report(f"Saving {output.kind} {output.index + 1} of {len(outputs)}.")
             dest = folder / f"{job_id}-{output.index}{capability.file_suffix}"
             try:
-                file = await download(self.client.http, output.url, dest,
-                                      max_bytes=self.settings.download_max_bytes)
+                file = await download(self.client.http, output.url, dest, max_bytes=self.settings.download_max_bytes)
             except DownloadError as exc:
                 warnings.append(f"Could not save {output.kind} {output.index}: {exc} Its URL is in the result.")
                 saved.append(output)
                 continue
             info = await image_info(file.path) if output.kind == "image" else None
-            saved.append(output.model_copy(update={
-                "path": str(file.path), "bytes": file.size, "sha256": file.sha256, "mime_type": file.mime_type,
-                "width": info.width if info else None, "height": info.height if info else None,
-            }))
+            saved.append(
+                output.model_copy(
+                    update={
+                        "path": str(file.path),
+                        "bytes": file.size,
+                        "sha256": file.sha256,
+                        "mime_type": file.mime_type,
+                        "width": info.width if info else None,
+                        "height": info.height if info else None,
+                    }
+                )
+            )
         return saved
 
 
@@ -284,23 +326,29 @@ def _error_dict(exc: errors.DashScopeError) -> dict[str, Any]:
 
 def _task_error(snapshot: TaskSnapshot) -> ErrorInfo:
     if snapshot.status == "FAILED":
-        return ErrorInfo(code=str(snapshot.output.get("code") or "Unknown"),
-                         message=str(snapshot.output.get("message") or ""))
+        return ErrorInfo(
+            code=str(snapshot.output.get("code") or "Unknown"),
+            message=str(snapshot.output.get("message") or ""),
+        )
     if snapshot.status == "CANCELED":
         return ErrorInfo(code="Canceled", message="The task was cancelled before it ran.")
-    return ErrorInfo(code="TaskUnknown", message="DashScope does not know this task: it expired (24 h) or never "
-                                                 "existed.")
+    return ErrorInfo(
+        code="TaskUnknown", message="DashScope does not know this task: it expired (24 h) or never existed."
+    )
 
 
 def _ended_message(snapshot: TaskSnapshot) -> str:
     if snapshot.status == "FAILED":
-        failure = errors.task_failed(snapshot.task_id, snapshot.output.get("code"), snapshot.output.get("message"),
-                                     snapshot.request_id)
+        failure = errors.task_failed(
+            snapshot.task_id, snapshot.output.get("code"), snapshot.output.get("message"), snapshot.request_id
+        )
         return str(failure)
     if snapshot.status == "CANCELED":
         return f"Task {snapshot.task_id} was cancelled; nothing was generated or charged."
-    return (f"Task {snapshot.task_id} is UNKNOWN to DashScope: tasks and their results expire after 24 hours. "
-            "Generate again if you still need it.")
+    return (
+        f"Task {snapshot.task_id} is UNKNOWN to DashScope: tasks and their results expire after 24 hours. "
+        "Generate again if you still need it."
+    )
 
 
 def _success_message(outputs: list[OutputFile]) -> str:
@@ -310,19 +358,30 @@ def _success_message(outputs: list[OutputFile]) -> str:
     text = f"Generated {len(made)} {made[0].kind if made else 'file'}(s)"
     text += f", saved {len(saved)} locally." if saved else "."
     if failed:
-        text += f" {len(failed)} of {len(outputs)} failed ({failed[0].error.code if failed[0].error else ''}); " \
-                "only the successful ones are charged."
+        text += (
+            f" {len(failed)} of {len(outputs)} failed ({failed[0].error.code if failed[0].error else ''}); "
+            "only the successful ones are charged."
+        )
     return text
 
 
 def _unsubmitted_result(job: Job) -> JobResult:
-    status = _job_status(job.status) if job.status not in ("REJECTED", "SUBMIT_UNCERTAIN", "SUBMITTING") \
-        else job.status
+    status = _job_status(job.status) if job.status not in ("REJECTED", "SUBMIT_UNCERTAIN", "SUBMITTING") else job.status
     error = ErrorInfo(**job.error) if job.error else None
     if job.status == "REJECTED":
         message = "DashScope refused this job when it was submitted; nothing was created or charged."
     else:
-        message = ("This job's submission got no reply, so it may or may not exist on DashScope; it was not re-sent. "
-                   "list_tasks shows the tasks DashScope created.")
-    return JobResult(job_id=job.job_id, task_id=None, capability=job.capability, model=job.model, status=status,
-                     done=True, message=message, error=error)
+        message = (
+            "This job's submission got no reply, so it may or may not exist on DashScope; it was not re-sent. "
+            "list_tasks shows the tasks DashScope created."
+        )
+    return JobResult(
+        job_id=job.job_id,
+        task_id=None,
+        capability=job.capability,
+        model=job.model,
+        status=status,
+        done=True,
+        message=message,
+        error=error,
+    )

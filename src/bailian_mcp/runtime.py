@@ -44,8 +44,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     )
     store = JobStore(settings.job_db_path)
     try:
-        yield Services(settings=settings, client=client, store=store,
-                       runner=Runner(settings=settings, client=client, store=store))
+        yield Services(
+            settings=settings,
+            client=client,
+            store=store,
+            runner=Runner(settings=settings, client=client, store=store),
+        )
     finally:
         await client.aclose()
         store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -27,15 +27,13 @@ from bailian_mcp.runtime import Services, open_services
 from bailian_mcp.tool_results import to_call_tool_result
 
 INSTRUCTIONS = (
-    "Alibaba Bailian (DashScope) generation models. Generation tools wait up to wait_seconds and return files "
-    "(saved locally, with a small preview and their URLs). If a result says done=false, the job is still "
-    "running and already paid for: call get_task with its job_id instead of generating again."
+    "Alibaba Bailian (DashScope) generation models. Generation tools wait up to wait_seconds and return "
+    "files (saved locally, with a small preview and their URLs). If a result says done=false, the job is "
+    "still running and already paid for: call get_task with its job_id instead of generating again."
 )
 
-GENERATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                           open_world_hint=True)
-FOLLOW = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                         open_world_hint=True)
+GENERATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+FOLLOW = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 class ClientFriendlySchema(GenerateJsonSchema):
@@ -64,31 +62,33 @@ def _wait_field(settings: Settings) -> Any:
     )
 
 
-def _arguments_model(name: str, params: type[BaseModel] | None, settings: Settings) -> type[ArgModelBase]:
-    bases: tuple[type[BaseModel], ...] = (ArgModelBase,) if params is None else (ArgModelBase, params)
-    return create_model(  # type: ignore[no-any-return, call-overload]
-        f"{name}Arguments",
-        __base__=bases,
-        wait_seconds=_wait_field(settings),
-    )
+class StrictArguments(ArgModelBase):
+    """Tool arguments: an unknown argument name is an error the caller sees, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def _arguments_model(name: str, params: type[BaseModel], settings: Settings) -> type[StrictArguments]:
+    """The tool's arguments: the capability's parameters plus `wait_seconds`."""
+    model = create_model(f"{name}Arguments", __base__=(StrictArguments, params), wait_seconds=_wait_field(settings))
+    return cast(type[StrictArguments], model)
 
 
 def _make_tool(
     name: str,
     title: str,
     description: str,
-    arguments: type[ArgModelBase],
+    arguments: type[StrictArguments],
     annotations: ToolAnnotations,
     fn: Callable[..., Awaitable[CallToolResult]],
 ) -> Tool:
-    strict = type(arguments.__name__, (arguments,), {"model_config": ConfigDict(extra="forbid")})
     return Tool(
         fn=fn,
         name=name,
         title=title,
         description=description,
-        parameters=strict.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema),
-        fn_metadata=FuncMetadata(arg_model=strict, output_model=JobResult),
+        parameters=arguments.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema),
+        fn_metadata=FuncMetadata(arg_model=arguments, output_model=JobResult),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations,
@@ -113,8 +113,7 @@ def generation_tool(capability: AsyncTaskCapability[Any], settings: Settings) ->
         services = _services(ctx)
         try:
             params = capability.params_model.model_validate(arguments)
-            result = await services.runner.run(capability, params, wait_seconds=wait_seconds,
-                                               progress=_progress(ctx))
+            result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
         except BailianError as exc:
             raise ToolError(str(exc)) from exc
         return await to_call_tool_result(result, services.settings)
@@ -139,9 +138,9 @@ def get_task_tool(settings: Settings) -> Tool:
     return _make_tool(
         "get_task",
         "Get task",
-        "Check on a generation job by job_id or task_id: waits up to wait_seconds for it to finish, then returns "
-        "the same result a generation tool returns (files, preview, URLs). Re-saves files that went missing. "
-        "Never creates or pays for anything.",
+        "Check on a generation job by job_id or task_id: waits up to wait_seconds for it to finish, then "
+        "returns the same result a generation tool returns (files, preview, URLs). Re-saves files that went "
+        "missing. Never creates or pays for anything.",
         _arguments_model("get_task", _TaskHandle, settings),
         FOLLOW,
         get_task,

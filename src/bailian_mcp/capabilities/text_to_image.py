@@ -73,8 +73,11 @@ def normalize_size(model: ImageModel, size: str | None) -> str:
         return model.default_size
     match = _SIZE.match(size)
     if not match:
-        raise InputError("size", size, f"write it as W*H, e.g. {model.default_size}; {model.name} accepts "
-                                       f"{model.sizes.describe()}")
+        raise InputError(
+            "size",
+            size,
+            f"write it as W*H, e.g. {model.default_size}; {model.name} accepts {model.sizes.describe()}",
+        )
     width, height = int(match[1]), int(match[2])
     canonical = f"{width}*{height}"
     rule = model.sizes
@@ -94,11 +97,17 @@ def build(params: TextToImageParams, context: BuildContext) -> TaskRequest:
     if not prompt:
         raise InputError("prompt", params.prompt, "describe the picture in at least one non-blank character")
     if context.region not in model.regions:
-        raise InputError("model", params.model, f"{model.name} is not offered in {context.region}; it is in "
-                                                f"{', '.join(model.regions)}")
+        raise InputError(
+            "model",
+            params.model,
+            f"{model.name} is not offered in {context.region}; it is in {', '.join(model.regions)}",
+        )
     if params.n > model.n_max:
-        raise InputError("n", params.n, f"{model.name} makes at most {model.n_max} image per call; use a wan "
-                                        "model for up to 4")
+        raise InputError(
+            "n",
+            params.n,
+            f"{model.name} makes at most {model.n_max} image per call; use a wan model for up to 4",
+        )
     size = normalize_size(model, params.size)
     warnings = []
     if len(prompt) > model.prompt_max:

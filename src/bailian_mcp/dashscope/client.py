@@ -48,7 +48,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to sleep before retry number `attempt` (0-based): full jitter over [½, 1]·backoff."""
-        backoff = min(self.max_delay, self.base_delay * 2**attempt)
+        backoff = min(self.max_delay, self.base_delay * 2.0**attempt)
         return backoff * random.uniform(0.5, 1.0)
 
 
@@ -228,19 +228,30 @@ class DashScopeClient:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    async def call(self, path: str, body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None,
-                   bucket: str | None = None) -> dict[str, Any]:
+    async def call(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        bucket: str | None = None,
+    ) -> dict[str, Any]:
         """A synchronous service call (`POST {base}/{path}`); never re-sent once it may have arrived."""
         request_headers = self._headers({"Content-Type": "application/json", **(headers or {})})
         if bucket:
             await self.limiter.acquire(bucket)
         return await self._retrying("POST", self.url(path), idempotent=False, json=body, headers=request_headers)
 
-    async def submit(self, path: str, body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None,
-                     bucket: str | None = None) -> TaskSnapshot:
+    async def submit(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        bucket: str | None = None,
+    ) -> TaskSnapshot:
         """Create an async task (`X-DashScope-Async: enable`) and return its first snapshot (PENDING)."""
-        reply = await self.call(path, body, headers={"X-DashScope-Async": "enable", **(headers or {})},
-                                bucket=bucket)
+        reply = await self.call(path, body, headers={"X-DashScope-Async": "enable", **(headers or {})}, bucket=bucket)
         output = reply.get("output") or {}
         task_id = output.get("task_id")
         if not task_id:
@@ -263,14 +274,12 @@ class DashScopeClient:
 
         Cancelling twice has the same effect as once, so this POST is safe to retry.
         """
-        await self._retrying("POST", self.url(f"tasks/{task_id}/cancel"), idempotent=True,
-                             headers=self._headers())
+        await self._retrying("POST", self.url(f"tasks/{task_id}/cancel"), idempotent=True, headers=self._headers())
 
     async def list_tasks(self, **query: str | int) -> dict[str, Any]:
         """`GET /tasks` with DashScope's filters (start_time, end_time, model_name, status, page_no, page_size)."""
         await self.limiter.acquire(TASK_QUERY_BUCKET)
-        return await self._retrying("GET", self.url("tasks"), idempotent=True, params=query,
-                                    headers=self._headers())
+        return await self._retrying("GET", self.url("tasks"), idempotent=True, params=query, headers=self._headers())
 
     async def wait(
         self,

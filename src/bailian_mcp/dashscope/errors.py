@@ -1,20 +1,20 @@
 """What DashScope said, as typed exceptions built from (HTTP status, code).
 
-    DashScopeError                       a reply from the service (flat envelope: code, message, request_id)
-    ├── AuthenticationError      401     InvalidApiKey                          — key missing, wrong, or for another region
-    ├── PermissionDeniedError    403     AccessDenied, AccessDenied.*, Model.AccessDenied, Workspace.AccessDenied
-    ├── InvalidRequestError      400     InvalidParameter, BadRequest.*, InvalidURL, InvalidFile.*, InvalidImage*,
-    │   │                                UnsupportedOperation, and any other 4xx not listed here
-    │   └── ContentRejectedError 400     DataInspectionFailed, IPInfringementSuspect  — change the prompt
-    ├── NotFoundError            404     ModelNotFound, NotFound, WorkSpaceNotFound
-    ├── QuotaError               400/403/429  Arrearage, AllocationQuota.FreeTierOnly, Throttling.AllocationQuota,
-    │                                    PrepaidBillOverdue, PostpaidBillOverdue, CommodityNotPurchased
-    ├── RateLimitError           429     Throttling, Throttling.RateQuota, Throttling.BurstRate    [retried]
-    ├── ServerError              5xx     InternalError*, SystemError, ModelServingError, ...       [GETs retried]
-    ├── TaskFailedError          200     a task that ended FAILED (code/message inside output)
-    └── TaskNotFoundError        200     task_status UNKNOWN: never existed, or expired after 24 h
-    DashScopeConnectionError             no usable reply: refused, reset, timed out, malformed body
-      [GETs retried; a POST only when the connection failed before anything was sent]
+DashScopeError                       a reply from the service (flat envelope: code, message, request_id)
+├── AuthenticationError      401     InvalidApiKey                          — key missing, wrong, or for another region
+├── PermissionDeniedError    403     AccessDenied, AccessDenied.*, Model.AccessDenied, Workspace.AccessDenied
+├── InvalidRequestError      400     InvalidParameter, BadRequest.*, InvalidURL, InvalidFile.*, InvalidImage*,
+│   │                                UnsupportedOperation, and any other 4xx not listed here
+│   └── ContentRejectedError 400     DataInspectionFailed, IPInfringementSuspect  — change the prompt
+├── NotFoundError            404     ModelNotFound, NotFound, WorkSpaceNotFound
+├── QuotaError               400/403/429  Arrearage, AllocationQuota.FreeTierOnly, Throttling.AllocationQuota,
+│                                    PrepaidBillOverdue, PostpaidBillOverdue, CommodityNotPurchased
+├── RateLimitError           429     Throttling, Throttling.RateQuota, Throttling.BurstRate    [retried]
+├── ServerError              5xx     InternalError*, SystemError, ModelServingError, ...       [GETs retried]
+├── TaskFailedError          200     a task that ended FAILED (code/message inside output)
+└── TaskNotFoundError        200     task_status UNKNOWN: never existed, or expired after 24 h
+DashScopeConnectionError             no usable reply: refused, reset, timed out, malformed body
+  [GETs retried; a POST only when the connection failed before anything was sent]
 """
 
 from __future__ import annotations

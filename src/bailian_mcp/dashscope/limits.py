@@ -12,6 +12,10 @@ from collections.abc import Mapping
 
 import anyio
 
+# Calls are spaced this much wider than 1/rate, so that network jitter cannot bring two
+# of them into the same one-second window on the service's side.
+SPACING_MARGIN = 1.1
+
 
 class RateLimiter:
     """Evenly spaced calls per bucket: at most `rate` calls per second each."""
@@ -35,6 +39,6 @@ class RateLimiter:
         # No await between reading and booking the slot, so the event loop makes this atomic.
         now = time.monotonic()
         start = max(now, self._next_free.get(bucket, now))
-        self._next_free[bucket] = start + 1.0 / rate
+        self._next_free[bucket] = start + SPACING_MARGIN / rate
         if start > now:
             await anyio.sleep(start - now)
