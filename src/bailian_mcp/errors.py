@@ -11,7 +11,12 @@ caller can correct the call without reading documentation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from pydantic import ValidationError
+
+NOTHING_SENT = "Nothing was sent to DashScope."
 
 
 class BailianError(Exception):
@@ -21,14 +26,38 @@ class BailianError(Exception):
 class InputError(BailianError):
     """A parameter was rejected locally; no request was sent."""
 
-    def __init__(self, param: str, value: Any, allowed: str) -> None:
+    def __init__(self, param: str, value: Any, allowed: str, *, message: str | None = None) -> None:
         self.param = param
         self.value = value
         self.allowed = allowed
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        super().__init__(f"Invalid {param}={shown}: {allowed}. Nothing was sent to DashScope.")
+        super().__init__(message or f"{_problem(param, value, allowed)}. {NOTHING_SENT}")
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, parameters: Iterable[str]) -> InputError:
+        """One InputError describing every problem pydantic found, in this module's words."""
+        known = ", ".join(parameters)
+        problems: list[tuple[str, Any, str]] = []
+        for error in exc.errors():
+            param = ".".join(str(part) for part in error["loc"]) or "arguments"
+            if error["type"] == "missing":
+                problems.append((param, None, "this parameter is required"))
+            elif error["type"] == "extra_forbidden":
+                problems.append((param, error.get("input"), f"there is no such parameter; the parameters are {known}"))
+            else:
+                message = str(error["msg"])
+                problems.append((param, error.get("input"), message[:1].lower() + message[1:]))
+        text = " ".join(_problem(*problem) + "." for problem in problems)
+        param, value, allowed = problems[0]
+        return cls(param, value, allowed, message=f"{text} {NOTHING_SENT}")
+
+
+def _problem(param: str, value: Any, allowed: str) -> str:
+    if value is None and allowed == "this parameter is required":
+        return f"Missing {param}: {allowed}"
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"Invalid {param}={shown}: {allowed}"
 
 
 class ConfigurationError(BailianError):

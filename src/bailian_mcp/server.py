@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -18,7 +18,7 @@ from pydantic_core import core_schema
 
 from bailian_mcp import __version__
 from bailian_mcp.capabilities import ASYNC_CAPABILITIES
-from bailian_mcp.capabilities.base import AsyncTaskCapability
+from bailian_mcp.capabilities.base import AsyncTaskCapability, Params, parse_params
 from bailian_mcp.config import Settings
 from bailian_mcp.errors import BailianError
 from bailian_mcp.results import JobResult
@@ -62,23 +62,27 @@ def _wait_field(settings: Settings) -> Any:
     )
 
 
-class StrictArguments(ArgModelBase):
-    """Tool arguments: an unknown argument name is an error the caller sees, not silently dropped."""
+class RawArguments(ArgModelBase):
+    """Hands a tool body its arguments exactly as sent. The body validates them with `parse_params`, so a
+    tool, the CLI and the batch runner all report bad input in the same words."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
-def _arguments_model(name: str, params: type[BaseModel], settings: Settings) -> type[StrictArguments]:
-    """The tool's arguments: the capability's parameters plus `wait_seconds`."""
-    model = create_model(f"{name}Arguments", __base__=(StrictArguments, params), wait_seconds=_wait_field(settings))
-    return cast(type[StrictArguments], model)
+def _arguments_model(name: str, params: type[BaseModel], settings: Settings) -> type[BaseModel]:
+    """The tool's arguments: the capability's parameters (unknown names forbidden) plus `wait_seconds`."""
+    model: type[BaseModel] = create_model(f"{name}Arguments", __base__=params, wait_seconds=_wait_field(settings))
+    return model
 
 
 def _make_tool(
     name: str,
     title: str,
     description: str,
-    arguments: type[StrictArguments],
+    arguments: type[BaseModel],
     annotations: ToolAnnotations,
     fn: Callable[..., Awaitable[CallToolResult]],
 ) -> Tool:
@@ -88,7 +92,7 @@ def _make_tool(
         title=title,
         description=description,
         parameters=arguments.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema),
-        fn_metadata=FuncMetadata(arg_model=arguments, output_model=JobResult),
+        fn_metadata=FuncMetadata(arg_model=RawArguments, output_model=JobResult),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations,
@@ -109,28 +113,36 @@ def _services(ctx: Context) -> Services:
 
 
 def generation_tool(capability: AsyncTaskCapability[Any], settings: Settings) -> Tool:
-    async def generate(ctx: Context, wait_seconds: int, **arguments: Any) -> CallToolResult:
+    arguments_model = _arguments_model(capability.name, capability.params_model, settings)
+
+    async def generate(ctx: Context, **raw: Any) -> CallToolResult:
         services = _services(ctx)
         try:
-            params = capability.params_model.model_validate(arguments)
+            arguments = parse_params(arguments_model, raw).model_dump()
+            wait_seconds = arguments.pop("wait_seconds")
+            params = capability.params_model.model_construct(**arguments)  # validated just above
             result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
         except BailianError as exc:
             raise ToolError(str(exc)) from exc
         return await to_call_tool_result(result, services.settings)
 
-    arguments = _arguments_model(capability.name, capability.params_model, settings)
-    return _make_tool(capability.name, capability.title, capability.description, arguments, GENERATE, generate)
+    return _make_tool(capability.name, capability.title, capability.description, arguments_model, GENERATE, generate)
 
 
-class _TaskHandle(BaseModel):
+class TaskHandle(Params):
     task_id: str = Field(min_length=1, description="The job_id or DashScope task_id a generation tool returned.")
 
 
 def get_task_tool(settings: Settings) -> Tool:
-    async def get_task(ctx: Context, task_id: str, wait_seconds: int) -> CallToolResult:
+    arguments_model = _arguments_model("get_task", TaskHandle, settings)
+
+    async def get_task(ctx: Context, **raw: Any) -> CallToolResult:
         services = _services(ctx)
         try:
-            result = await services.runner.resume(task_id, wait_seconds=wait_seconds, progress=_progress(ctx))
+            arguments = parse_params(arguments_model, raw).model_dump()
+            result = await services.runner.resume(
+                arguments["task_id"], wait_seconds=arguments["wait_seconds"], progress=_progress(ctx)
+            )
         except BailianError as exc:
             raise ToolError(str(exc)) from exc
         return await to_call_tool_result(result, services.settings)
@@ -141,7 +153,7 @@ def get_task_tool(settings: Settings) -> Tool:
         "Check on a generation job by job_id or task_id: waits up to wait_seconds for it to finish, then "
         "returns the same result a generation tool returns (files, preview, URLs). Re-saves files that went "
         "missing. Never creates or pays for anything.",
-        _arguments_model("get_task", _TaskHandle, settings),
+        arguments_model,
         FOLLOW,
         get_task,
     )

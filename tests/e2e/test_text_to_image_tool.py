@@ -272,3 +272,30 @@ async def test_the_legacy_handshake_works_too(server_settings: Settings) -> None
         result = await client.call_tool("text_to_image", {"prompt": "cat"}, progress_callback=on_progress)
     assert not result.is_error and result.structured_content["status"] == "SUCCEEDED"  # type: ignore[index]
     assert progress
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=30, running_seconds=1)])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_cancelling_the_call_cancels_the_pending_task_on_dashscope(
+    server_settings: Settings, emulator: RunningEmulator, emulator_config: EmulatorConfig, mode: Any
+) -> None:
+    import anyio
+
+    from bailian_mcp.jobs import JobStore
+
+    async with Client(build_server(server_settings), mode=mode) as client:
+        with anyio.move_on_after(1.5):
+            await client.call_tool("text_to_image", {"prompt": "never mind", "wait_seconds": 30})
+        with anyio.fail_after(5):
+            while not api_requests(emulator, "POST", "/cancel"):
+                await anyio.sleep(0.05)
+    (created,) = api_requests(emulator, "POST", "image-synthesis")
+    (cancel,) = api_requests(emulator, "POST", "/cancel")
+    assert cancel["status"] == 200
+    store = JobStore(server_settings.job_db_path)
+    try:
+        (job,) = await store.list()
+    finally:
+        store.close()
+    assert job.status == "CANCELED" and cancel["path"] == f"/api/v1/tasks/{job.task_id}/cancel"
+    assert created["status"] == 200

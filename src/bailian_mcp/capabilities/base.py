@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.dashscope.client import TaskSnapshot
+from bailian_mcp.errors import InputError
 from bailian_mcp.results import Cost, OutputFile
 
 
@@ -24,7 +25,15 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-P = TypeVar("P", bound=Params)
+P = TypeVar("P", bound=BaseModel)
+
+
+def parse_params(model: type[P], data: Mapping[str, Any]) -> P:
+    """Raw arguments from any face (tool, CLI, batch) as `model`, or an InputError naming every problem."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise InputError.from_validation(exc, model.model_fields) from None
 
 
 @dataclass(frozen=True)
