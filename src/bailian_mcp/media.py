@@ -65,8 +65,9 @@ async def _fetch_once(http: httpx.AsyncClient, url: str, dest: Path, max_bytes: 
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            if declared and size != declared:
-                raise httpx.ReadError(f"truncated download: {size} of {declared} bytes")
+            # Content-Length counts the bytes on the wire (compressed, if the reply was), not the file's.
+            if declared and response.num_bytes_downloaded != declared:
+                raise httpx.ReadError(f"truncated download: {response.num_bytes_downloaded} of {declared} bytes")
             mime = (response.headers.get("content-type") or "").split(";")[0].strip()
         os.replace(part, dest)
     finally:

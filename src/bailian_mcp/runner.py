@@ -284,7 +284,7 @@ class Runner:
         folder = self.settings.output_dir / datetime.now(UTC).strftime("%Y-%m-%d")
         saved = []
         for output in outputs:
-            if output.url is None:
+            if output.url is None or (output.path is not None and Path(output.path).exists()):
                 saved.append(output)
                 continue
             await report(f"Saving {output.kind} {output.index + 1} of {len(outputs)}.")

@@ -1,0 +1,45 @@
+"""The emulator's knobs: timings, limits and keys, fixed when the app is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulated service behaves.
+
+    Defaults keep tasks short (seconds, not the real minutes) but every limit
+    on; tests shrink the timings further.
+    """
+
+    api_keys: frozenset[str] | None = None
+    """Accepted keys; ``None`` accepts any non-empty Bearer token."""
+    pending_seconds: float = 1.0
+    """How long a task stays PENDING once it holds a concurrency slot."""
+    running_seconds: float = 3.0
+    """How long a task stays RUNNING before it ends."""
+    submit_rps: float = 2.0
+    """Task submissions per (key, model) in a sliding second; ``0`` never throttles.
+    Fractions round up (at most ``ceil(submit_rps)`` per second)."""
+    max_concurrent_tasks: int = 2
+    """Tasks per (key, model) holding a slot at once; later ones queue as PENDING. ``0``: unlimited."""
+    result_url_ttl_seconds: float = 86400.0
+    """Signed result URLs expire this long after the task ends."""
+    task_ttl_seconds: float = 86400.0
+    """After this long from submission a task id answers UNKNOWN."""
+    public_base_url: str | None = None
+    """Root under which result URLs are addressed (``{root}/results/...``), e.g.
+    ``http://127.0.0.1:8000``; default: the root of the request that reads the task."""
+
+    def __post_init__(self) -> None:
+        for name in ("pending_seconds", "running_seconds", "submit_rps", "result_url_ttl_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"EmulatorConfig.{name} must be >= 0")
+        if self.task_ttl_seconds <= 0:
+            raise ValueError("EmulatorConfig.task_ttl_seconds must be > 0")
+        if self.max_concurrent_tasks < 0:
+            raise ValueError("EmulatorConfig.max_concurrent_tasks must be >= 0")
+
+
+DEFAULT_CONFIG = EmulatorConfig()

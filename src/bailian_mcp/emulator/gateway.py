@@ -1,0 +1,64 @@
+"""Checks every DashScope endpoint makes before its own rules: key, async header, body envelope."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from .config import EmulatorConfig
+from .envelope import ServiceError
+
+
+def authenticate(request: Request, config: EmulatorConfig) -> str:
+    """The caller's API key, or 401 ``InvalidApiKey`` (protocol §11.1)."""
+    header = request.headers.get("authorization", "").strip()
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header or (scheme.lower() == "bearer" and not token):
+        raise ServiceError(401, "InvalidApiKey", "No API-key provided.")
+    if scheme.lower() != "bearer" or (config.api_keys is not None and token not in config.api_keys):
+        raise ServiceError(401, "InvalidApiKey", "Invalid API-key provided.")
+    return token
+
+
+def require_async(request: Request) -> None:
+    """Async-only services refuse calls without ``X-DashScope-Async: enable`` (protocol §2.1)."""
+    if request.headers.get("x-dashscope-async", "").strip().lower() != "enable":
+        raise ServiceError(403, "AccessDenied", "current user api does not support synchronous calls.")
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """The native request envelope ``{"model", "input", "parameters"}`` (protocol §1.4)."""
+
+    model: str
+    input: dict[str, Any]
+    parameters: dict[str, Any]
+
+
+_ILLEGAL_INPUT = ServiceError(400, "BadRequest.IllegalInput", "The input parameter requires json format.")
+
+
+async def read_service_call(request: Request) -> ServiceCall:
+    """Parse the body; 400 ``BadRequest.*`` when it is not a usable envelope."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise _ILLEGAL_INPUT from None
+    if not isinstance(body, dict):
+        raise _ILLEGAL_INPUT
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise ServiceError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.')
+    payload = body.get("input")
+    if payload is None:
+        raise ServiceError(400, "BadRequest.EmptyInput", "Required input parameter missing from request.")
+    parameters = body.get("parameters")
+    if parameters is None:
+        parameters = {}
+    if not isinstance(payload, dict) or not isinstance(parameters, dict):
+        raise _ILLEGAL_INPUT
+    return ServiceCall(model, payload, parameters)

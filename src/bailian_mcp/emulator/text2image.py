@@ -1,0 +1,251 @@
+"""Text-to-image (protocol §3): ``POST /api/v1/services/aigc/text2image/image-synthesis``, async only.
+
+Models and their rules:
+
+* ``wan2.2-t2i-flash``, ``wan2.2-t2i-plus``, ``wanx2.1-t2i-turbo``, ``wanx2.1-t2i-plus`` (also the
+  international ``wan2.1-t2i-turbo`` / ``wan2.1-t2i-plus``), ``wanx2.0-t2i-turbo``: ``size`` is
+  ``"W*H"`` with each side in [512, 1440] (default ``1024*1024``); ``n`` 1-4 (default 4); prompts
+  beyond 500 characters (800 for wanx2.0) are truncated.
+* ``qwen-image``, ``qwen-image-plus``: ``size`` one of ``1664*928`` (default), ``1472*1104``,
+  ``1328*1328``, ``1104*1472``, ``928*1664`` (the 2025 spellings ``1472*1140`` / ``1140*1472`` are
+  accepted too); ``n`` must be 1; prompts beyond 800 characters are truncated; no ``task_metrics``.
+* ``wanx-v1`` (legacy, so the recorded exchange replays): sizes ``1024*1024``, ``720*1280``,
+  ``1280*720``; ``n`` 1-4 (default 4); ``style`` from the documented list; results carry only ``url``.
+
+All models: ``seed`` in [0, 2147483647] (image *i* uses ``seed + i``; without one, a seed derived
+from the prompt); ``prompt_extend`` (default true, not for wanx-v1) adds a deterministic
+``actual_prompt`` rewrite to each result; ``watermark`` (default false) must be boolean;
+``negative_prompt`` may sit in ``input`` or ``parameters``; unknown parameters are ignored.
+Violations are refused at submission with 400 ``InvalidParameter``.
+
+Test triggers — put one of these anywhere in ``input.prompt``:
+
+``[emulator:fail]``
+    The task ends FAILED: ``code`` ``InternalError.Algo``, ``message``
+    ``Inference error: emulated failure.``, ``task_metrics.FAILED`` = n.
+``[emulator:partial]``
+    The task SUCCEEDS but its last result is an ``InternalError.Timeout`` item instead of an
+    image; ``task_metrics`` and ``usage.image_count`` count only the images. With n = 1 this
+    is a plain failure, as above.
+``[emulator:inspect]``
+    Refused at submission: 400 ``DataInspectionFailed``
+    ``Input data may contain inappropriate content.``
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .envelope import ServiceError, invalid_parameter
+from .gateway import ServiceCall
+from .images import render_png
+from .task_api import submit_route
+from .tasks import ResultFile, Success, TaskFailure
+
+SERVICE = "aigc/text2image/image-synthesis"
+
+FAIL_TRIGGER = "[emulator:fail]"
+PARTIAL_TRIGGER = "[emulator:partial]"
+INSPECT_TRIGGER = "[emulator:inspect]"
+
+SIDE_RANGE = (512, 1440)
+SEED_MAX = 2147483647
+
+_ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
+_TIMEOUT_ITEM = {
+    "code": "InternalError.Timeout",
+    "message": "An internal timeout error has occured during execution, "
+    "please try again later or contact service support.",
+}
+_STYLES = frozenset(
+    {
+        "<auto>",
+        "<photography>",
+        "<portrait>",
+        "<3d cartoon>",
+        "<anime>",
+        "<oil painting>",
+        "<watercolor>",
+        "<sketch>",
+        "<chinese painting>",
+        "<flat illustration>",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    prompt_limit: int
+    default_size: str
+    sizes: tuple[str, ...] = ()
+    """The allowed sizes, as the error message lists them; empty: any W*H within `SIDE_RANGE`."""
+    also_accepted: tuple[str, ...] = ()
+    default_n: int = 4
+    max_n: int = 4
+    n_error: str = "Range of n should be [1, 4]"
+    extends_prompt: bool = True
+    """Whether ``prompt_extend`` exists; results then carry ``orig_prompt``/``actual_prompt``."""
+    reports_metrics: bool = True
+    styles: frozenset[str] = frozenset()
+
+
+_WAN = _Rules(prompt_limit=500, default_size="1024*1024")
+_QWEN = _Rules(
+    prompt_limit=800,
+    default_size="1664*928",
+    sizes=("1664*928", "1472*1104", "1328*1328", "1104*1472", "928*1664"),
+    also_accepted=("1472*1140", "1140*1472"),
+    default_n=1,
+    max_n=1,
+    n_error="num_images_per_prompt must be 1.",
+    reports_metrics=False,
+)
+_WANX_V1 = _Rules(
+    prompt_limit=500,
+    default_size="1024*1024",
+    sizes=("1024*1024", "720*1280", "1280*720"),
+    extends_prompt=False,
+    styles=_STYLES,
+)
+
+MODELS: Mapping[str, _Rules] = {
+    "wan2.2-t2i-flash": _WAN,
+    "wan2.2-t2i-plus": _WAN,
+    "wanx2.1-t2i-turbo": _WAN,
+    "wanx2.1-t2i-plus": _WAN,
+    "wan2.1-t2i-turbo": _WAN,
+    "wan2.1-t2i-plus": _WAN,
+    "wanx2.0-t2i-turbo": replace(_WAN, prompt_limit=800),
+    "qwen-image": _QWEN,
+    "qwen-image-plus": _QWEN,
+    "wanx-v1": _WANX_V1,
+}
+
+
+def extend_prompt(prompt: str) -> str:
+    """The emulated prompt rewrite: the prompt plus a fixed, language-matched embellishment."""
+    if re.search(r"[\u4e00-\u9fff]", prompt):
+        return prompt + "，画面精致，光影自然，细节丰富，高清画质。"
+    return prompt.rstrip(". ") + ", finely detailed, soft natural light, sharp focus, high resolution."
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """A validated text-to-image request: n pictures, possibly a scripted failure."""
+
+    rules: _Rules
+    prompt: str
+    actual_prompt: str | None
+    width: int
+    height: int
+    n: int
+    seed: int
+    failure: TaskFailure | None = None
+    lost: int = 0
+    """Trailing images that fail inside a task that still succeeds."""
+
+    @property
+    def metrics_total(self) -> int | None:
+        return self.n if self.rules.reports_metrics else None
+
+    @property
+    def files(self) -> Sequence[ResultFile]:
+        if self.failure is not None:
+            return ()
+        return tuple(
+            ResultFile(
+                f"{index + 1}.png",
+                "image/png",
+                functools.partial(render_png, self.prompt, self.seed + index, self.width, self.height),
+            )
+            for index in range(self.n - self.lost)
+        )
+
+    def success(self, urls: Sequence[str]) -> Success:
+        results: list[dict[str, Any]] = []
+        for url in urls:
+            item: dict[str, Any] = {}
+            if self.rules.extends_prompt:
+                item["orig_prompt"] = self.prompt
+                if self.actual_prompt is not None:
+                    item["actual_prompt"] = self.actual_prompt
+            item["url"] = url
+            results.append(item)
+        results.extend(dict(_TIMEOUT_ITEM) for _ in range(self.lost))
+        return Success({"results": results}, {"image_count": len(urls)}, len(urls))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _size(rules: _Rules, value: object) -> tuple[int, int]:
+    text = rules.default_size if value is None else value
+    match = re.fullmatch(r"(\d+)\*(\d+)", text) if isinstance(text, str) else None
+    if rules.sizes:
+        if match is None or text not in rules.sizes + rules.also_accepted:
+            raise invalid_parameter(f"The size is not match the allowed size {list(rules.sizes)}")
+    else:
+        low, high = SIDE_RANGE
+        if match is None or not all(low <= int(side) <= high for side in match.groups()):
+            raise invalid_parameter(
+                f"The size is not match the allowed size: width and height must each be in "
+                f"[{low}, {high}], e.g. '1024*1024', got {value!r}"
+            )
+    return int(match.group(1)), int(match.group(2))
+
+
+def _flag(parameters: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = parameters.get(name, default)
+    if not isinstance(value, bool):
+        raise invalid_parameter(f"Parameter {name} must be a boolean, got {value!r}")
+    return value
+
+
+class Text2Image:
+    """The `TaskKind` of the text-to-image endpoint."""
+
+    models = MODELS
+
+    def plan(self, call: ServiceCall) -> ImageJob:
+        rules = MODELS[call.model]
+        params = call.parameters
+        prompt = call.input.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise invalid_parameter(
+                "Required parameter(prompt) missing or invalid, please check the request parameters."
+            )
+        negative = call.input.get("negative_prompt", params.get("negative_prompt"))
+        if negative is not None and not isinstance(negative, str):
+            raise invalid_parameter(f"Parameter negative_prompt must be a string, got {negative!r}")
+        width, height = _size(rules, params.get("size"))
+        n = params.get("n", rules.default_n)
+        if not _is_int(n) or not 1 <= n <= rules.max_n:
+            raise invalid_parameter(rules.n_error)
+        seed = params.get("seed")
+        if seed is not None and (not _is_int(seed) or not 0 <= seed <= SEED_MAX):
+            raise invalid_parameter(f"Range of seed should be [0, {SEED_MAX}]")
+        if seed is None:
+            seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16) % (SEED_MAX + 1)
+        extend = rules.extends_prompt and _flag(params, "prompt_extend", True)
+        _flag(params, "watermark", False)
+        style = params.get("style", "<auto>")
+        if rules.styles and style not in rules.styles:
+            raise invalid_parameter(f"The style is not match the allowed style {sorted(rules.styles)}")
+        if INSPECT_TRIGGER in prompt:
+            raise ServiceError(400, "DataInspectionFailed", "Input data may contain inappropriate content.")
+        failure, lost = None, 0
+        if FAIL_TRIGGER in prompt or (PARTIAL_TRIGGER in prompt and n == 1):
+            failure = _ALGO_FAILURE
+        elif PARTIAL_TRIGGER in prompt:
+            lost = 1
+        used = prompt[: rules.prompt_limit]
+        return ImageJob(rules, used, extend_prompt(used) if extend else None, width, height, n, seed, failure, lost)
+
+
+ROUTES = [submit_route(SERVICE, Text2Image())]
