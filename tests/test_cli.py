@@ -1,0 +1,71 @@
+"""The `bailian-mcp` command line: version, the emulator subcommand, settings errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bailian_mcp import __version__
+
+ENTRY_POINT = str(Path(sys.executable).with_name("bailian-mcp"))
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ENTRY_POINT, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_version() -> None:
+    assert run("--version").stdout.strip() == f"bailian-mcp {__version__}"
+
+
+def test_an_unexpanded_output_dir_is_refused_with_the_variable_named() -> None:
+    done = run(env={"BAILIAN_OUTPUT_DIR": "${HOME}/pictures"})
+    assert done.returncode == 2
+    assert "BAILIAN_OUTPUT_DIR" in done.stderr and "unexpanded" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_region_is_refused() -> None:
+    done = run("--region", "mars-1")
+    assert done.returncode == 2 and "mars-1" in done.stderr
+
+
+def test_emulator_subcommand_serves_dashscope_on_the_given_port() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([ENTRY_POINT, "emulator", "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert line.strip().endswith(f"http://127.0.0.1:{port}/api/v1")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/__emulator__/health", timeout=1) as reply:
+                    assert json.load(reply) == {"ok": True}
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/tasks/none")
+        try:
+            urllib.request.urlopen(request, timeout=2)
+        except urllib.error.HTTPError as error:
+            assert error.code == 401 and json.load(error)["code"] == "InvalidApiKey"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
