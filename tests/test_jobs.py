@@ -1,0 +1,283 @@
+"""The durable job store: every job is on record before its request is sent, across processes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
+from bailian_mcp.config import Settings
+from bailian_mcp.dashscope.client import PollSchedule, RetryPolicy
+from bailian_mcp.jobs import JOB_FINAL, TASK_FINAL, JobStore
+from bailian_mcp.runtime import open_services
+
+BASE = "https://dashscope.test/api/v1"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
+    job_store = JobStore(tmp_path / "state" / "jobs.sqlite3")
+    yield job_store
+    job_store.close()
+
+
+async def new_job(store: JobStore, **overrides: Any) -> str:
+    fields: dict[str, Any] = {
+        "capability": "text_to_image",
+        "model": "wan2.2-t2i-flash",
+        "base_url": BASE,
+        "params": {"prompt": "一只猫", "n": 1},
+        "request": {"model": "wan2.2-t2i-flash", "input": {"prompt": "一只猫"}},
+    }
+    fields.update(overrides)
+    return (await store.create(**fields)).job_id
+
+
+def test_final_states_are_the_tasks_plus_rejected() -> None:
+    assert frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"}) == TASK_FINAL
+    assert TASK_FINAL | {"REJECTED"} == JOB_FINAL
+    assert not {"SUBMITTING", "SUBMIT_UNCERTAIN", "PENDING", "RUNNING", "SUSPENDED"} & JOB_FINAL
+
+
+def test_the_store_creates_its_folder(tmp_path: Path) -> None:
+    JobStore(tmp_path / "a" / "b" / "jobs.sqlite3").close()
+    assert (tmp_path / "a" / "b" / "jobs.sqlite3").is_file()
+
+
+async def test_create_records_a_submitting_job_with_its_params_and_request(store: JobStore) -> None:
+    before = time.time()
+    job = await store.create(
+        capability="text_to_image",
+        model="qwen-image",
+        base_url=BASE,
+        params={"prompt": "春联", "size": "1472*1140"},
+        request={"model": "qwen-image", "input": {"prompt": "春联"}, "parameters": {"size": "1472*1104"}},
+        fingerprint="fp-1",
+    )
+    assert job.job_id.startswith("job_") and len(job.job_id) == len("job_") + 16
+    assert job.status == "SUBMITTING" and not job.final
+    assert job.task_id is None and job.submitted_at is None and job.finished_at is None
+    assert job.capability == "text_to_image" and job.model == "qwen-image" and job.base_url == BASE
+    assert job.params == {"prompt": "春联", "size": "1472*1140"}
+    assert job.request["parameters"] == {"size": "1472*1104"}
+    assert job.fingerprint == "fp-1"
+    assert job.result is None and job.error is None
+    assert before <= job.created_at <= time.time() and job.updated_at == job.created_at
+    assert await store.get(job.job_id) == job
+
+
+async def test_job_ids_are_unique(store: JobStore) -> None:
+    ids = {await new_job(store) for _ in range(20)}
+    assert len(ids) == 20
+
+
+async def test_attach_task_records_the_task_id_status_and_submit_time(store: JobStore) -> None:
+    job_id = await new_job(store)
+    await store.attach_task(job_id, "task-1", "PENDING")
+    job = await store.get(job_id)
+    assert job is not None
+    assert job.task_id == "task-1" and job.status == "PENDING"
+    assert job.submitted_at is not None and job.submitted_at >= job.created_at
+    assert job.finished_at is None
+
+
+async def test_set_status_sets_finished_at_only_for_final_states(store: JobStore) -> None:
+    job_id = await new_job(store)
+    await store.attach_task(job_id, "task-1", "PENDING")
+    await store.set_status(job_id, "RUNNING")
+    running = await store.get(job_id)
+    assert running is not None and running.status == "RUNNING" and running.finished_at is None
+    await store.set_status(job_id, "FAILED")
+    failed = await store.get(job_id)
+    assert failed is not None and failed.status == "FAILED" and failed.final
+    assert failed.finished_at is not None and failed.finished_at >= running.updated_at
+
+
+@pytest.mark.parametrize("status", sorted(JOB_FINAL))
+async def test_every_final_status_gets_a_finished_time(store: JobStore, status: str) -> None:
+    job_id = await new_job(store)
+    await store.set_status(job_id, status)
+    job = await store.get(job_id)
+    assert job is not None and job.finished_at is not None and job.final
+
+
+@pytest.mark.parametrize("status", ["SUBMIT_UNCERTAIN", "PENDING", "RUNNING", "SUSPENDED"])
+async def test_an_unfinished_status_has_no_finished_time(store: JobStore, status: str) -> None:
+    job_id = await new_job(store)
+    await store.set_status(job_id, status)
+    job = await store.get(job_id)
+    assert job is not None and job.finished_at is None and not job.final
+
+
+async def test_set_status_records_an_error_and_keeps_it_when_none_is_given(store: JobStore) -> None:
+    job_id = await new_job(store)
+    await store.set_status(job_id, "SUBMIT_UNCERTAIN", error={"code": "ReadTimeout", "message": "no reply"})
+    await store.set_status(job_id, "SUBMIT_UNCERTAIN")
+    job = await store.get(job_id)
+    assert job is not None and job.error == {"code": "ReadTimeout", "message": "no reply"}
+
+
+async def test_save_result_stores_the_result_with_a_final_status(store: JobStore) -> None:
+    job_id = await new_job(store)
+    await store.attach_task(job_id, "task-1", "PENDING")
+    result = {"job_id": job_id, "status": "SUCCEEDED", "outputs": [{"index": 0, "path": "/tmp/猫.png"}]}
+    await store.save_result(job_id, "SUCCEEDED", result)
+    job = await store.get(job_id)
+    assert job is not None
+    assert job.status == "SUCCEEDED" and job.result == result and job.finished_at is not None
+
+
+async def test_saving_a_result_again_keeps_the_first_finish_time(store: JobStore) -> None:
+    job_id = await new_job(store)
+    await store.save_result(job_id, "SUCCEEDED", {"n": 1})
+    first = await store.get(job_id)
+    await anyio.sleep(0.01)
+    await store.save_result(job_id, "SUCCEEDED", {"n": 2})
+    second = await store.get(job_id)
+    assert first is not None and second is not None
+    assert second.result == {"n": 2} and second.finished_at == first.finished_at
+    assert second.updated_at > first.updated_at
+
+
+async def test_find_accepts_the_job_id_or_the_task_id(store: JobStore) -> None:
+    job_id = await new_job(store)
+    await store.attach_task(job_id, "9e2b6ef6-285d-4efa-8651-4dbda7d571fa", "PENDING")
+    by_job = await store.find(job_id)
+    by_task = await store.find("9e2b6ef6-285d-4efa-8651-4dbda7d571fa")
+    assert by_job is not None and by_task is not None and by_job.job_id == by_task.job_id == job_id
+    assert (await store.by_task("9e2b6ef6-285d-4efa-8651-4dbda7d571fa")) == by_job
+    assert await store.find("job_doesnotexist00") is None
+    assert await store.get("9e2b6ef6-285d-4efa-8651-4dbda7d571fa") is None
+
+
+async def test_list_is_newest_first_and_limited(store: JobStore) -> None:
+    ids = []
+    for _ in range(5):
+        ids.append(await new_job(store))
+        await anyio.sleep(0.002)
+    assert [job.job_id for job in await store.list()] == ids[::-1]
+    assert [job.job_id for job in await store.list(limit=2)] == ids[:-3:-1]
+
+
+async def test_list_filters_by_status_capability_and_since(store: JobStore) -> None:
+    old = await new_job(store)
+    await store.set_status(old, "FAILED")
+    await anyio.sleep(0.01)
+    cutoff = time.time()
+    await anyio.sleep(0.01)
+    running = await new_job(store)
+    await store.set_status(running, "RUNNING")
+    video = await new_job(store, capability="text_to_video", model="wanx2.1-t2v-turbo")
+    await store.set_status(video, "RUNNING")
+
+    assert [j.job_id for j in await store.list(status="FAILED")] == [old]
+    assert {j.job_id for j in await store.list(status="RUNNING")} == {running, video}
+    assert [j.job_id for j in await store.list(capability="text_to_video")] == [video]
+    assert {j.job_id for j in await store.list(since=cutoff)} == {running, video}
+    assert [j.job_id for j in await store.list(status="RUNNING", capability="text_to_image", since=cutoff)] == [running]
+    assert await store.list(status="SUCCEEDED") == []
+
+
+async def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first, second = JobStore(path), JobStore(path)
+    try:
+        job_id = await new_job(first)
+        seen = await second.get(job_id)
+        assert seen is not None and seen.status == "SUBMITTING"
+        await second.attach_task(job_id, "task-x", "PENDING")
+        await second.set_status(job_id, "RUNNING")
+        seen_back = await first.find("task-x")
+        assert seen_back is not None and seen_back.job_id == job_id and seen_back.status == "RUNNING"
+        other = await new_job(second)
+        assert {j.job_id for j in await first.list()} == {job_id, other}
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_a_reopened_store_still_has_the_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path)
+    job_id = await new_job(store)
+    await store.save_result(job_id, "SUCCEEDED", {"ok": True})
+    store.close()
+    reopened = JobStore(path)
+    try:
+        job = await reopened.get(job_id)
+        assert job is not None and job.result == {"ok": True} and job.status == "SUCCEEDED"
+    finally:
+        reopened.close()
+
+
+async def test_many_concurrent_creates_all_land(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    stores = [JobStore(path), JobStore(path)]  # two connections, as two processes would have
+    created: list[str] = []
+
+    async def make(i: int) -> None:
+        created.append(await new_job(stores[i % 2], params={"i": i}))
+
+    try:
+        async with anyio.create_task_group() as group:
+            for i in range(100):
+                group.start_soon(make, i)
+        jobs = await stores[0].list(limit=1000)
+        assert len(created) == len(set(created)) == 100
+        assert {j.job_id for j in jobs} == set(created)
+        assert sorted(j.params["i"] for j in jobs) == list(range(100))
+    finally:
+        for s in stores:
+            s.close()
+
+
+SENTINEL_KEY = "sk-SENTINEL-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+async def test_the_api_key_is_never_written_to_the_job_store(settings: Settings) -> None:
+    settings = settings.model_copy(update={"api_key": SecretStr(SENTINEL_KEY)})
+    submitted = {"output": {"task_status": "PENDING", "task_id": "t-key"}, "request_id": "r1"}
+    done = {
+        "request_id": "r2",
+        "output": {"task_id": "t-key", "task_status": "FAILED", "code": "InvalidParameter", "message": "bad"},
+    }
+    async with open_services(settings) as services:
+        services.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
+        services.client.retry = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
+        with respx.mock:
+            post = respx.post(f"{BASE}/services/aigc/text2image/image-synthesis").mock(
+                return_value=httpx.Response(200, json=submitted)
+            )
+            respx.get(f"{BASE}/tasks/t-key").mock(return_value=httpx.Response(200, json=done))
+            result = await services.runner.run(TEXT_TO_IMAGE, TextToImageParams(prompt="a cat"), wait_seconds=5)
+        assert post.calls.last.request.headers["Authorization"] == f"Bearer {SENTINEL_KEY}"
+        assert result.status == "FAILED"
+        # a rejected submit too: its error text must not carry the key either
+        with respx.mock:
+            respx.post(f"{BASE}/services/aigc/text2image/image-synthesis").mock(
+                return_value=httpx.Response(
+                    401, json={"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r3"}
+                )
+            )
+            with pytest.raises(Exception, match="InvalidApiKey"):
+                await services.runner.run(TEXT_TO_IMAGE, TextToImageParams(prompt="a dog"), wait_seconds=5)
+        assert len(await services.store.list()) == 2
+        assert_not_on_disk(SENTINEL_KEY, settings.data_dir)  # the database and its write-ahead log, while open
+    assert_not_on_disk(SENTINEL_KEY, settings.data_dir)  # and after closing
+
+
+def assert_not_on_disk(secret: str, folder: Path) -> None:
+    files = list(folder.glob("jobs.sqlite3*"))
+    assert folder / "jobs.sqlite3" in files, "the job store is not where the settings say"
+    stored = b"".join(file.read_bytes() for file in files)
+    assert b"a dog" in stored, "the jobs' own text should be readable in these bytes"
+    assert secret.encode() not in stored
+    assert secret[3:].encode() not in stored  # not even without its prefix
