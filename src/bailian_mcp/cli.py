@@ -14,6 +14,7 @@ from bailian_mcp.errors import ConfigurationError
 
 EMULATOR_KEY = "sk-emulator"
 TRANSPORTS = ("stdio", "sse", "streamable-http")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,13 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", choices=sorted(REGION_BASE_URLS), help="DashScope region (BAILIAN_REGION)")
     parser.add_argument("--base-url", help="DashScope API base URL (DASHSCOPE_BASE_URL)")
     parser.add_argument("--output-dir", help="where results are saved (BAILIAN_OUTPUT_DIR)")
-    parser.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=LOG_LEVELS,
+        type=str.upper,
+        help="log level for stderr (default WARNING)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +77,7 @@ def serve(args: argparse.Namespace) -> None:
 
     settings, emulator = _settings_for_serve(args)
     try:
-        server = build_server(settings)
+        server = build_server(settings, log_level=args.log_level)
         if args.transport == "stdio":
             server.run("stdio")
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -159,7 +159,10 @@ def get_task_tool(settings: Settings) -> Tool:
     )
 
 
-def build_server(settings: Settings) -> MCPServer[Services]:
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def build_server(settings: Settings, *, log_level: LogLevel = "WARNING") -> MCPServer[Services]:
     """The MCP server for these settings; its lifespan opens the client and the job store."""
 
     @asynccontextmanager
@@ -175,4 +178,5 @@ def build_server(settings: Settings) -> MCPServer[Services]:
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         tools=tools,
+        log_level=log_level,
     )
