@@ -55,18 +55,20 @@ def recording() -> Any:
     return Recording
 
 
+SETTINGS_ENV_NAMES = tuple(str(field.validation_alias) for field in Settings.model_fields.values())
+
+
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings isolated from the developer's environment: temp data and output folders, test key."""
-    for name in (
-        "DASHSCOPE_API_KEY",
-        "DASHSCOPE_BASE_URL",
-        "BAILIAN_REGION",
-        "BAILIAN_OUTPUT_DIR",
-        "BAILIAN_DATA_DIR",
-        "BAILIAN_WAIT_SECONDS",
-    ):
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """None of the server's environment variables set, whatever the developer's shell has."""
+    for name in SETTINGS_ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def settings(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> Settings:
+    """Settings isolated from the developer's environment: temp data and output folders, test key."""
     return load_settings(
         api_key="sk-test",
         base_url="https://dashscope.test/api/v1",

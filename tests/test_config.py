@@ -9,27 +9,13 @@ import pytest
 from bailian_mcp.config import REGION_BASE_URLS, load_settings
 from bailian_mcp.errors import ConfigurationError
 
-ENV_NAMES = (
-    "DASHSCOPE_API_KEY",
-    "DASHSCOPE_BASE_URL",
-    "BAILIAN_REGION",
-    "BAILIAN_OUTPUT_DIR",
-    "BAILIAN_DATA_DIR",
-    "BAILIAN_WAIT_SECONDS",
-    "BAILIAN_PREVIEW_BYTES",
-    "BAILIAN_PREVIEW_SIDE",
-    "BAILIAN_DOWNLOAD_MAX_BYTES",
-    "BAILIAN_IMAGE_RPS",
-    "BAILIAN_HTTP_TIMEOUT",
-)
 SECRET = "sk-0123456789abcdef-SECRET"
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+def env(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """A clean environment: none of this server's variables set, HOME and cwd in a temp folder."""
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch = clean_env
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))

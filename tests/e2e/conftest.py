@@ -14,15 +14,6 @@ from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_threa
 from bailian_mcp.server import build_server
 
 FAST = EmulatorConfig(pending_seconds=0.05, running_seconds=0.15)
-ENV_VARS = (
-    "DASHSCOPE_API_KEY",
-    "DASHSCOPE_BASE_URL",
-    "BAILIAN_REGION",
-    "BAILIAN_OUTPUT_DIR",
-    "BAILIAN_DATA_DIR",
-    "BAILIAN_WAIT_SECONDS",
-    "BAILIAN_IMAGE_RPS",
-)
 
 
 @pytest.fixture
@@ -52,9 +43,7 @@ def make_settings(tmp_path: Path, base_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def server_settings(tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+def server_settings(tmp_path: Path, emulator: RunningEmulator, clean_env: pytest.MonkeyPatch) -> Settings:
     return make_settings(tmp_path, emulator.base_url)
 
 
