@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from bailian_mcp.capabilities.base import BuildContext
 from bailian_mcp.capabilities.text_to_image import (
     PATH,
-    TEXT_TO_IMAGE,
     TextToImageParams,
     build,
     normalize_size,
@@ -395,12 +394,12 @@ def test_parse_of_a_task_without_results_is_empty() -> None:
 
 
 def test_the_cost_is_the_image_count_times_the_models_price() -> None:
-    cost = TEXT_TO_IMAGE.cost(WAN, snapshot({}, {"image_count": 3}))
+    cost = WAN.price.cost({"image_count": 3})
     assert cost is not None
     assert cost.amount == pytest.approx(0.42) and cost.currency == "CNY"
     assert cost.basis == "3 image × 0.14 CNY/image"
-    assert TEXT_TO_IMAGE.cost(QWEN, snapshot({}, {"image_count": 1})).amount == pytest.approx(0.25)  # type: ignore[union-attr]
+    assert QWEN.price.cost({"image_count": 1}).amount == pytest.approx(0.25)  # type: ignore[union-attr]
 
 
 def test_there_is_no_cost_when_the_service_reports_no_image_count() -> None:
-    assert TEXT_TO_IMAGE.cost(WAN, snapshot({}, {})) is None
+    assert WAN.price.cost({}) is None

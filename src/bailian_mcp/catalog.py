@@ -10,21 +10,69 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bailian_mcp.errors import InputError
+from bailian_mcp.results import Cost
 
 REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1")
 INTERNATIONAL = ("ap-southeast-1", "us-east-1")
 
 
 @dataclass(frozen=True)
-class Price:
+class UnitPrice:
+    """A price per unit of what DashScope reports in `usage[usage_key]` (images, seconds, characters)."""
+
     amount: float
-    unit: str  # what one `amount` buys: "image", "second", ...
+    unit: str
+    usage_key: str
     currency: str = "CNY"
 
     def describe(self) -> str:
         return f"{self.amount:g} {self.currency}/{self.unit}"
+
+    def cost(self, usage: Mapping[str, Any]) -> Cost | None:
+        quantity = usage.get(self.usage_key)
+        if not isinstance(quantity, int | float) or isinstance(quantity, bool):
+            return None
+        return Cost(
+            amount=round(quantity * self.amount, 6),
+            currency=self.currency,
+            basis=f"{quantity:g} {self.unit} × {self.describe()}",
+        )
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    """A price per million input and output tokens (text models)."""
+
+    input_per_million: float
+    output_per_million: float
+    currency: str = "CNY"
+
+    def describe(self) -> str:
+        return (
+            f"{self.input_per_million:g} {self.currency}/M input tokens, "
+            f"{self.output_per_million:g} {self.currency}/M output tokens"
+        )
+
+    def cost(self, usage: Mapping[str, Any]) -> Cost | None:
+        tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+        if not isinstance(tokens_in, int) or not isinstance(tokens_out, int):
+            return None
+        amount = (tokens_in * self.input_per_million + tokens_out * self.output_per_million) / 1_000_000
+        return Cost(
+            amount=round(amount, 6),
+            currency=self.currency,
+            basis=f"{tokens_in} input + {tokens_out} output tokens at {self.describe()}",
+        )
+
+
+Price = UnitPrice | TokenPrice
+
+
+def per_image(amount: float) -> UnitPrice:
+    return UnitPrice(amount, "image", "image_count")
 
 
 @dataclass(frozen=True)
@@ -70,12 +118,13 @@ class ModelSpec:
     price: Price
     rate: RateLimit
     regions: tuple[str, ...] = REGIONS
+    wire_model: str = ""  # the name sent on the wire, when it differs from `name` in every region
     wire_names: Mapping[str, str] = field(default_factory=dict)  # region -> name on the wire, when different
     aliases: tuple[str, ...] = ()
     typical_seconds: float = 10.0  # how long a task usually takes; a polling hint
 
     def wire_name(self, region: str) -> str:
-        return self.wire_names.get(region, self.name)
+        return self.wire_names.get(region, self.wire_model or self.name)
 
 
 @dataclass(frozen=True)
@@ -87,7 +136,97 @@ class ImageModel(ModelSpec):
     n_max: int = 4
 
 
+@dataclass(frozen=True)
+class InputImageRule:
+    """What DashScope accepts as an input image for a model: formats, pixels per side, file size."""
+
+    min_side: int
+    max_side: int
+    max_bytes: int = 10 * 1024 * 1024
+    formats: tuple[str, ...] = ("JPEG", "PNG", "BMP", "TIFF", "WEBP")
+
+    def describe(self) -> str:
+        return (
+            f"JPG/JPEG, PNG, BMP, TIFF or WEBP, {self.min_side} to {self.max_side} pixels per side, "
+            f"at most {self.max_bytes // (1024 * 1024)} MB"
+        )
+
+
+@dataclass(frozen=True)
+class TextModel(ModelSpec):
+    max_output_tokens: int = 8192
+    context_tokens: int = 131072
+
+
+@dataclass(frozen=True)
+class ImageEditModel(ModelSpec):
+    """qwen-image-edit family (synchronous multimodal endpoint)."""
+
+    max_images: int = 1
+    n_max: int = 1
+    custom_size: bool = False  # accepts `size` (each side 512-2048) and `prompt_extend`
+    input_images: InputImageRule = InputImageRule(384, 3072)
+
+
+@dataclass(frozen=True)
+class WanxEditModel(ModelSpec):
+    """wanx2.1-imageedit: ten editing functions over the async image2image endpoint."""
+
+    n_max: int = 4
+    prompt_max: int = 800
+    input_images: InputImageRule = InputImageRule(512, 4096)
+
+
+VIDEO_480P = ("832*480", "480*832", "624*624")
+VIDEO_720P = ("1280*720", "720*1280", "960*960", "1088*832", "832*1088")
+
+
+@dataclass(frozen=True)
+class VideoModel(ModelSpec):
+    sizes: tuple[str, ...] = VIDEO_720P
+    durations: tuple[int, ...] = (5,)
+    prompt_max: int = 800
+
+
+@dataclass(frozen=True)
+class VoiceModel(ModelSpec):
+    """A Sambert voice (each voice is its own model on the wire)."""
+
+    language: str = "zh"
+    voice: str = ""
+    sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 48000)
+    default_sample_rate: int = 16000
+    max_characters: int = 10000
+
+
+@dataclass(frozen=True)
+class TranscriptionModel(ModelSpec):
+    supports_language_hints: bool = False
+    default_language_hints: tuple[str, ...] = ()
+    max_files: int = 100
+
+
 _WAN_RATE = RateLimit(submit_rps=2, concurrency=2)
+_TEXT_RATE = RateLimit(submit_rps=20, concurrency=50)
+_SPEECH_RATE = RateLimit(submit_rps=10, concurrency=10)
+_BEIJING = ("cn-beijing",)
+
+
+def _sambert(name: str, voice: str, language: str, summary: str, **extra: Any) -> VoiceModel:
+    return VoiceModel(
+        name=name,
+        capability="text_to_speech",
+        summary=summary,
+        price=UnitPrice(0.0001, "character", "characters"),
+        rate=_SPEECH_RATE,
+        regions=_BEIJING,
+        language=language,
+        voice=voice,
+        typical_seconds=2,
+        **extra,
+    )
+
+
 _QWEN_IMAGE_SIZES = FixedSizes(
     sizes=("1664*928", "1472*1104", "1328*1328", "1104*1472", "928*1664"),
     spellings={"1472*1140": "1472*1104", "1140*1472": "1104*1472"},  # the 2025 spellings the brief uses
@@ -98,7 +237,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="wan2.2-t2i-flash",
         capability="text_to_image",
         summary="Wanxiang 2.2, fast (recommended default): any W*H from 512 to 1440 per side, 1-4 images.",
-        price=Price(0.14, "image"),
+        price=per_image(0.14),
         rate=_WAN_RATE,
         prompt_max=500,
         typical_seconds=8,
@@ -107,7 +246,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="wan2.2-t2i-plus",
         capability="text_to_image",
         summary="Wanxiang 2.2, professional quality: richer detail, slower than flash.",
-        price=Price(0.20, "image"),
+        price=per_image(0.20),
         rate=_WAN_RATE,
         prompt_max=500,
         typical_seconds=15,
@@ -116,7 +255,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="wanx2.1-t2i-turbo",
         capability="text_to_image",
         summary="Wanxiang 2.1, fast.",
-        price=Price(0.14, "image"),
+        price=per_image(0.14),
         rate=_WAN_RATE,
         wire_names={r: "wan2.1-t2i-turbo" for r in INTERNATIONAL},
         aliases=("wan2.1-t2i-turbo",),
@@ -127,7 +266,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="wanx2.1-t2i-plus",
         capability="text_to_image",
         summary="Wanxiang 2.1, professional quality.",
-        price=Price(0.20, "image"),
+        price=per_image(0.20),
         rate=_WAN_RATE,
         wire_names={r: "wan2.1-t2i-plus" for r in INTERNATIONAL},
         aliases=("wan2.1-t2i-plus",),
@@ -138,7 +277,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="wanx2.0-t2i-turbo",
         capability="text_to_image",
         summary="Wanxiang 2.0, fast and cheapest.",
-        price=Price(0.04, "image"),
+        price=per_image(0.04),
         rate=_WAN_RATE,
         regions=("cn-beijing",),
         prompt_max=800,
@@ -151,13 +290,162 @@ MODELS: tuple[ModelSpec, ...] = (
             "Qwen-Image: best at rendering Chinese and English text and complex layouts in the picture; "
             "five fixed sizes, one image per call."
         ),
-        price=Price(0.25, "image"),
+        price=per_image(0.25),
         rate=_WAN_RATE,
         prompt_max=800,
         sizes=_QWEN_IMAGE_SIZES,
         default_size="1664*928",
         n_max=1,
         typical_seconds=20,
+    ),
+    # ---------------------------------------------------------------- text generation
+    TextModel(
+        name="qwen-turbo",
+        capability="text_to_text",
+        summary="Qwen Turbo: fastest and cheapest, for simple tasks.",
+        price=TokenPrice(0.3, 0.6),
+        rate=_TEXT_RATE,
+        typical_seconds=2,
+    ),
+    TextModel(
+        name="qwen-plus",
+        capability="text_to_text",
+        summary="Qwen Plus: balanced quality, speed and cost (default).",
+        price=TokenPrice(0.8, 2.0),
+        rate=_TEXT_RATE,
+        typical_seconds=4,
+    ),
+    TextModel(
+        name="qwen-max",
+        capability="text_to_text",
+        summary="Qwen Max: the strongest, for complex reasoning and writing.",
+        price=TokenPrice(2.4, 9.6),
+        rate=_TEXT_RATE,
+        typical_seconds=6,
+        context_tokens=32768,
+    ),
+    TextModel(
+        name="qwen3-max",
+        capability="text_to_text",
+        summary="Qwen3 Max: the newest flagship.",
+        price=TokenPrice(6.0, 24.0),
+        rate=_TEXT_RATE,
+        typical_seconds=6,
+        max_output_tokens=65536,
+        context_tokens=262144,
+    ),
+    TextModel(
+        name="qwen-long",
+        capability="text_to_text",
+        summary="Qwen Long: very long documents (up to 10M tokens of context).",
+        price=TokenPrice(0.5, 2.0),
+        rate=_TEXT_RATE,
+        typical_seconds=6,
+        context_tokens=10_000_000,
+    ),
+    # ---------------------------------------------------------------- image editing
+    ImageEditModel(
+        name="qwen-image-edit",
+        capability="edit_image",
+        summary="Qwen image editing: one image plus an instruction (text in the picture, objects, pose, style).",
+        price=per_image(0.3),
+        rate=_WAN_RATE,
+        typical_seconds=20,
+    ),
+    ImageEditModel(
+        name="qwen-image-edit-plus",
+        capability="edit_image",
+        summary="Qwen image editing plus: 1-3 input images (combine them), 1-6 outputs, chosen size.",
+        price=per_image(0.2),
+        rate=_WAN_RATE,
+        typical_seconds=25,
+        max_images=3,
+        n_max=6,
+        custom_size=True,
+    ),
+    WanxEditModel(
+        name="wanx2.1-imageedit",
+        capability="wanx_edit_image",
+        summary="Wanxiang general image editing: stylize, instruct, inpaint, remove text, expand, upscale, "
+        "colorize, sketch-to-image, cartoon reference.",
+        price=per_image(0.14),
+        rate=_WAN_RATE,
+        regions=_BEIJING,
+        typical_seconds=10,
+    ),
+    # ---------------------------------------------------------------- video
+    VideoModel(
+        name="wan2.1-t2v-turbo",
+        capability="text_to_video",
+        summary="Wanxiang 2.1 text-to-video, fast: 5 s clips at 480P or 720P.",
+        price=UnitPrice(0.24, "second", "video_duration"),
+        rate=_WAN_RATE,
+        wire_names={"cn-beijing": "wanx2.1-t2v-turbo"},
+        aliases=("wanx2.1-t2v-turbo",),
+        sizes=VIDEO_480P + VIDEO_720P,
+        typical_seconds=120,
+    ),
+    VideoModel(
+        name="wan2.1-t2v-plus",
+        capability="text_to_video",
+        summary="Wanxiang 2.1 text-to-video, professional quality: 5 s clips at 720P.",
+        price=UnitPrice(0.70, "second", "video_duration"),
+        rate=_WAN_RATE,
+        wire_names={"cn-beijing": "wanx2.1-t2v-plus"},
+        aliases=("wanx2.1-t2v-plus",),
+        typical_seconds=300,
+    ),
+    # ---------------------------------------------------------------- speech synthesis (Sambert voices)
+    _sambert("sambert-zhichu-v1", "Zhichu", "zh", "Chinese, female, lively (the brief's Chinese voice)."),
+    _sambert("sambert-zhide-v1", "Zhide", "zh", "Chinese, male, news."),
+    _sambert("sambert-zhiqi-v1", "Zhiqi", "zh", "Chinese, female, gentle."),
+    _sambert("sambert-zhiying-v1", "Zhiying", "zh", "Chinese, female, soft."),
+    _sambert(
+        "sambert-en-v1",
+        "Cindy",
+        "en",
+        "English, female: the brief's English voice, spoken by sambert-cindy-v1.",
+        wire_model="sambert-cindy-v1",
+        default_sample_rate=16000,
+    ),
+    _sambert("sambert-cindy-v1", "Cindy", "en", "English, female, reading."),
+    _sambert("sambert-beth-v1", "Beth", "en", "English, female, warm."),
+    _sambert("sambert-betty-v1", "Betty", "en", "English, female, lively."),
+    _sambert("sambert-brian-v1", "Brian", "en", "English, male."),
+    _sambert("sambert-cally-v1", "Cally", "en", "English, female, bright."),
+    _sambert("sambert-donna-v1", "Donna", "en", "English, female, mature."),
+    _sambert("sambert-eva-v1", "Eva", "en", "English, female, child-like."),
+    # ---------------------------------------------------------------- speech recognition (file transcription)
+    TranscriptionModel(
+        name="paraformer-v1",
+        capability="speech_to_text",
+        summary="Paraformer v1: Chinese and English recordings, any sample rate (the brief's default).",
+        price=UnitPrice(0.00008, "second", "duration"),
+        rate=_WAN_RATE,
+        regions=_BEIJING,
+        typical_seconds=5,
+    ),
+    TranscriptionModel(
+        name="paraformer-en-v1",
+        capability="speech_to_text",
+        summary="English recordings: the brief's English model, run as paraformer-v2 with an English hint.",
+        price=UnitPrice(0.00008, "second", "duration"),
+        rate=_WAN_RATE,
+        regions=_BEIJING,
+        wire_model="paraformer-v2",
+        supports_language_hints=True,
+        default_language_hints=("en",),
+        typical_seconds=5,
+    ),
+    TranscriptionModel(
+        name="paraformer-v2",
+        capability="speech_to_text",
+        summary="Paraformer v2: many languages and dialects, language hints.",
+        price=UnitPrice(0.00008, "second", "duration"),
+        rate=_WAN_RATE,
+        regions=_BEIJING,
+        supports_language_hints=True,
+        typical_seconds=5,
     ),
 )
 

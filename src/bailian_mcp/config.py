@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bailian_mcp.errors import ConfigurationError
 
@@ -40,6 +42,15 @@ class Settings(BaseSettings):
     region: Region = Field("cn-beijing", validation_alias="BAILIAN_REGION")
     output_dir: Path = Field(default_factory=lambda: _data_home() / "outputs", validation_alias="BAILIAN_OUTPUT_DIR")
     data_dir: Path = Field(default_factory=_data_home, validation_alias="BAILIAN_DATA_DIR")
+    input_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="BAILIAN_INPUT_ROOTS",
+        description="Folders local input files may come from (os.pathsep-separated); default: home, the "
+        "output folder and the temp folder.",
+    )
+    websocket_url: str | None = Field(
+        None, validation_alias="DASHSCOPE_WEBSOCKET_BASE_URL", description="Overrides the derived WebSocket URL."
+    )
     wait_seconds: int = Field(50, ge=0, le=600, validation_alias="BAILIAN_WAIT_SECONDS")
     preview_max_bytes: int = Field(512 * 1024, ge=0, le=900 * 1024, validation_alias="BAILIAN_PREVIEW_BYTES")
     preview_max_side: int = Field(512, ge=64, le=2048, validation_alias="BAILIAN_PREVIEW_SIDE")
@@ -58,6 +69,18 @@ class Settings(BaseSettings):
             return value.strip().rstrip("/")
         return value
 
+    @field_validator("input_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [cls._absolute_path(part) for part in value.split(os.pathsep) if part.strip()]
+        return value
+
+    @field_validator("websocket_url", mode="before")
+    @classmethod
+    def _no_template_ws_url(cls, value: Any) -> Any:
+        return cls._no_template_url(value)
+
     @field_validator("output_dir", "data_dir", mode="before")
     @classmethod
     def _absolute_path(cls, value: Any) -> Any:
@@ -73,6 +96,21 @@ class Settings(BaseSettings):
     @property
     def resolved_base_url(self) -> str:
         return self.base_url or REGION_BASE_URLS[self.region]
+
+    @property
+    def resolved_websocket_url(self) -> str:
+        """`wss://host/api-ws/v1/inference` for the HTTP base URL's host (ws:// for plain http)."""
+        if self.websocket_url:
+            return self.websocket_url
+        parts = urlsplit(self.resolved_base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return urlunsplit((scheme, parts.netloc, "/api-ws/v1/inference", "", ""))
+
+    @property
+    def allowed_input_roots(self) -> list[Path]:
+        if self.input_roots:
+            return list(self.input_roots)
+        return [Path.home(), self.output_dir, Path(tempfile.gettempdir())]
 
     @property
     def job_db_path(self) -> Path:

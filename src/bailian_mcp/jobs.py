@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
 CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (fingerprint);
+CREATE TABLE IF NOT EXISTS uploads (
+    sha256      TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    base_url    TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    expires_at  REAL NOT NULL,
+    PRIMARY KEY (sha256, model, base_url)
+);
 """
 
 
@@ -97,10 +105,14 @@ def new_job_id() -> str:
 
 
 class JobStore:
-    """All job records; every method is a short transaction, run off the event loop."""
+    """All job records (and the upload cache); every method is a short transaction, run off the event loop.
 
-    def __init__(self, path: Path) -> None:
+    `base_url` scopes the upload cache: an upload only exists on the service it was made on.
+    """
+
+    def __init__(self, path: Path, *, base_url: str = "") -> None:
         self.path = path
+        self.base_url = base_url
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
@@ -212,3 +224,16 @@ class JobStore:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._arun(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [Job._from_row(r) for r in rows]
+
+    async def find_upload(self, sha256: str, model: str, *, valid_after: float) -> str | None:
+        rows = await self._arun(
+            "SELECT url FROM uploads WHERE sha256 = ? AND model = ? AND base_url = ? AND expires_at > ?",
+            (sha256, model, self.base_url, valid_after),
+        )
+        return str(rows[0]["url"]) if rows else None
+
+    async def remember_upload(self, sha256: str, model: str, url: str, expires_at: float) -> None:
+        await self._arun(
+            "INSERT OR REPLACE INTO uploads (sha256, model, base_url, url, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (sha256, model, self.base_url, url, expires_at),
+        )

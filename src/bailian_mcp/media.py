@@ -146,3 +146,64 @@ async def preview_jpeg(path: Path, *, max_side: int, max_bytes: int) -> bytes | 
         return await anyio.to_thread.run_sync(_preview, path, max_side, max_bytes)
     except Exception:
         return None
+
+
+def _wav_duration(data: bytes) -> float | None:
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    position, byte_rate = 12, 0
+    while position + 8 <= len(data):
+        chunk, size = data[position : position + 4], int.from_bytes(data[position + 4 : position + 8], "little")
+        if chunk == b"fmt ":
+            byte_rate = int.from_bytes(data[position + 16 : position + 20], "little")
+        elif chunk == b"data" and byte_rate:
+            return round(size / byte_rate, 3)
+        position += 8 + size + (size & 1)
+    return None
+
+
+def _mp4_duration(data: bytes) -> float | None:
+    """Duration from the `mvhd` box (inside `moov`) of an MP4 file."""
+    index = data.find(b"mvhd")
+    if index < 4:
+        return None
+    version = data[index + 4]
+    if version == 1:
+        timescale = int.from_bytes(data[index + 24 : index + 28], "big")
+        duration = int.from_bytes(data[index + 28 : index + 36], "big")
+    else:
+        timescale = int.from_bytes(data[index + 16 : index + 20], "big")
+        duration = int.from_bytes(data[index + 20 : index + 24], "big")
+    return round(duration / timescale, 3) if timescale else None
+
+
+_MP3_BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+def _mp3_duration(data: bytes, size: int) -> float | None:
+    """Estimate from the first MPEG-1 Layer III frame's bitrate (exact for constant bitrate)."""
+    start = 10 + int.from_bytes(bytes(b & 0x7F for b in data[6:10]), "big") if data[:3] == b"ID3" else 0
+    for position in range(start, min(len(data) - 4, start + 4096)):
+        if data[position] == 0xFF and data[position + 1] & 0xFE == 0xFA:
+            bitrate = _MP3_BITRATES_KBPS[data[position + 2] >> 4] if data[position + 2] >> 4 < 15 else 0
+            return round((size - position) * 8 / (bitrate * 1000), 3) if bitrate else None
+    return None
+
+
+def media_duration(path: Path) -> float | None:
+    """Seconds of audio or video in a WAV, MP3 or MP4 file; None when the format is not recognised."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            head = stream.read(1 << 20)
+    except OSError:
+        return None
+    suffix = path.suffix.lower()
+    if suffix == ".wav":
+        return _wav_duration(head)
+    if suffix == ".mp3":
+        return _mp3_duration(head, size)
+    if suffix in (".mp4", ".mov", ".m4a"):
+        with path.open("rb") as stream:
+            return _mp4_duration(stream.read())
+    return None

@@ -30,11 +30,20 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class Segment(BaseModel):
+    """A timed piece of a transcript."""
+
+    begin_ms: int
+    end_ms: int
+    text: str
+    speaker_id: int | None = None
+
+
 class OutputFile(BaseModel):
-    """One generated file (image, video, audio), or the error that replaced it."""
+    """One generated file (image, video, audio, transcript), or the error that replaced it."""
 
     index: int = Field(description="Position in the task's results, from 0.")
-    kind: Literal["image", "video", "audio", "document"]
+    kind: Literal["image", "video", "audio", "transcript"]
     url: str | None = Field(None, description="DashScope's pre-signed URL; valid until url_expires_at.")
     url_expires_at: str | None = Field(None, description="When the URL stops working (ISO 8601, UTC).")
     path: str | None = Field(None, description="Where the file was saved on this machine.")
@@ -43,8 +52,12 @@ class OutputFile(BaseModel):
     sha256: str | None = None
     width: int | None = None
     height: int | None = None
+    duration_seconds: float | None = Field(None, description="Length of a video or audio output.")
     orig_prompt: str | None = None
     actual_prompt: str | None = Field(None, description="The prompt after DashScope's rewriting (prompt_extend).")
+    source: str | None = Field(None, description="The input this output belongs to (transcripts: the audio file).")
+    text: str | None = Field(None, description="Transcripts: the full text.")
+    segments: list[Segment] | None = Field(None, description="Transcripts: timed sentences.")
     error: ErrorInfo | None = Field(None, description="Set when this one output failed (partial success).")
 
 
@@ -62,6 +75,8 @@ class JobResult(BaseModel):
     status: JobStatus
     done: bool = Field(description="True when nothing more will happen: call get_task only while this is false.")
     message: str = Field(description="What happened and what to do next.")
+    text: str | None = Field(None, description="Generated text (text_to_text) or the whole transcript.")
+    finish_reason: str | None = Field(None, description="Text generation: stop, length, ...")
     outputs: list[OutputFile] = Field(default_factory=list)
     usage: dict[str, float] = Field(default_factory=dict)
     cost: Cost | None = None

@@ -1,39 +1,54 @@
 """The life of a job, shared by every face: validate, record, submit, wait, save, report.
 
-    build (validate) ─► store.create ─► client.submit ─► store.attach_task ─► client.wait ─► download ─► result
-                           SUBMITTING        (POST, never re-sent)     PENDING            polls        SUCCEEDED
+    build (validate) ─► upload local inputs ─► store.create ─► send ─► wait (bounded) ─► save files ─► result
+                                                SUBMITTING
 
-A tool, a CLI command and a batch entry all call `Runner.run`; `Runner.resume` picks a
-job up again by job id or task id. Waits are bounded: a job that outlives them comes
-back as a handle (done=False), never as a lost task.
+Two kinds of capability share it:
+  * async tasks: the POST creates a DashScope task (never re-sent); waits poll it; a job that
+    outlives the wait comes back as a handle that `resume` picks up by job id or task id;
+  * direct exchanges (a JSON call, an SSE stream, a WebSocket session): the exchange runs in the
+    background, owned by the runner, so a slow one also comes back as a handle after the wait,
+    and its result is stored when it arrives, for `resume` to return.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 
-from bailian_mcp.capabilities import ASYNC_CAPABILITIES
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params
+from bailian_mcp.capabilities import CAPABILITIES
+from bailian_mcp.capabilities.base import (
+    AsyncTaskCapability,
+    BuildContext,
+    Capability,
+    DirectCapability,
+    ExchangeContext,
+    Outcome,
+    Request,
+)
 from bailian_mcp.catalog import ModelSpec, resolve
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
+from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, upload_file
 from bailian_mcp.errors import BailianError, ConfigurationError, InputError
+from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs import Job, JobStore
-from bailian_mcp.media import DownloadError, download, image_info
+from bailian_mcp.media import DownloadError, download, image_info, media_duration, suffix_for
 from bailian_mcp.results import ErrorInfo, JobResult, OutputFile
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
 
 
 class SubmitUncertainError(BailianError):
-    """The POST may have reached DashScope but no reply came back; the job is on record."""
+    """The request may have reached DashScope but no reply came back; the job is on record."""
 
 
 class Progress:
@@ -52,30 +67,48 @@ class Progress:
         await self._callback(value, message)
 
 
+@dataclass
+class _Exchange:
+    """A direct exchange running in the background, and whoever is waiting for it."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: JobResult | None = None
+    error: BaseException | None = None
+    listener: Progress | None = None
+
+    async def report(self, message: str) -> None:
+        if self.listener is not None:
+            await self.listener(message)
+
+
 def submit_bucket(model: ModelSpec) -> str:
     return f"submit:{model.name}"
 
 
 class Runner:
-    def __init__(self, *, settings: Settings, client: DashScopeClient, store: JobStore) -> None:
+    def __init__(self, *, settings: Settings, client: DashScopeClient, store: JobStore, background: TaskGroup) -> None:
         self.settings = settings
         self.client = client
         self.store = store
+        self._background = background
+        self._exchanges: dict[str, _Exchange] = {}
 
     # ------------------------------------------------------------------ start a job
 
     async def run(
         self,
-        capability: AsyncTaskCapability[Any],
-        params: Params,
+        capability: Capability,
+        params: Any,
         *,
         wait_seconds: float,
         progress: ProgressCallback | None = None,
     ) -> JobResult:
-        """Validate, record, submit and follow a new job for up to `wait_seconds`."""
-        request = capability.build(params, BuildContext(region=self.settings.region))
+        """Validate, record, send and follow a new job for up to `wait_seconds`."""
+        request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
         if not self.client.has_api_key:
             raise ConfigurationError(NO_KEY_MESSAGE)
+        report = Progress(progress)
+        request = await self._upload_inputs(request, report)
         job = await self.store.create(
             capability=capability.name,
             model=request.model.name,
@@ -83,8 +116,9 @@ class Runner:
             params=params.model_dump(mode="json"),
             request=request.body,
         )
-        report = Progress(progress)
-        snapshot = await self._submit(job, request.path, request.body, request.headers, request.model)
+        if isinstance(capability, DirectCapability):
+            return await self._start_exchange(job, capability, request, wait_seconds, report)
+        snapshot = await self._submit(job, request)
         await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
         return await self._follow(
             job.job_id,
@@ -95,36 +129,162 @@ class Runner:
             report=report,
             warnings=list(request.warnings),
             poll_first=False,
-            last=snapshot,
             cancel_on_abort=True,
+            last=snapshot,
         )
 
-    async def _submit(self, job: Job, path: str, body: dict[str, Any], headers: Any, model: ModelSpec) -> TaskSnapshot:
-        try:
-            snapshot = await self.client.submit(path, body, headers=headers, bucket=submit_bucket(model))
-        except errors.DashScopeConnectionError as exc:
-            if not exc.request_sent:
-                await self.store.set_status(job.job_id, "REJECTED", error=_error_dict(exc))
-                raise
-            await self.store.set_status(job.job_id, "SUBMIT_UNCERTAIN", error=_error_dict(exc))
-            raise SubmitUncertainError(
-                f"{exc} The request may have reached DashScope, so it was not re-sent (that could pay twice). "
-                f"Job {job.job_id} is recorded as SUBMIT_UNCERTAIN; list_tasks shows tasks DashScope created."
-            ) from exc
-        except errors.DashScopeError as exc:
-            await self.store.set_status(job.job_id, "REJECTED", error=_error_dict(exc))
-            raise
-        except BaseException:
-            # Cancelled (or crashed) while the POST was in flight: it may have been received.
-            with anyio.CancelScope(shield=True):
-                await self.store.set_status(
-                    job.job_id,
-                    "SUBMIT_UNCERTAIN",
-                    error={"code": "Interrupted", "message": "interrupted during submit"},
+    async def _upload_inputs(self, request: Request, report: Progress) -> Request:
+        """Upload every local file in the body to temporary storage and refer to it as `oss://`."""
+        resolve_oss = False
+        wire_model = str(request.body.get("model", request.model.name))
+
+        async def convert(value: Any) -> Any:
+            nonlocal resolve_oss
+            if isinstance(value, LocalFile):
+                await report(f"Uploading {value.path.name} ({value.size} bytes).")
+                value = await upload_file(
+                    self.client,
+                    value.path,
+                    model=wire_model,
+                    sha256=value.sha256,
+                    mime=value.mime_type,
+                    cache=self.store,
                 )
-            raise
+            if isinstance(value, str) and value.startswith("oss://"):
+                resolve_oss = True
+            if isinstance(value, dict):
+                return {k: await convert(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [await convert(v) for v in value]
+            return value
+
+        body = await convert(request.body)
+        headers = {**request.headers, **(OSS_RESOLVE_HEADER if resolve_oss else {})}
+        return Request(model=request.model, path=request.path, body=body, headers=headers, warnings=request.warnings)
+
+    async def _submit(self, job: Job, request: Request) -> TaskSnapshot:
+        try:
+            snapshot = await self.client.submit(
+                request.path, request.body, headers=request.headers, bucket=submit_bucket(request.model)
+            )
+        except BaseException as exc:
+            replacement = await self._record_send_failure(job, exc)
+            if replacement is exc:
+                raise
+            raise replacement from exc
         await self.store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
         return snapshot
+
+    async def _record_send_failure(self, job: Job, exc: BaseException) -> BaseException:
+        """Record why a request failed and return what to raise: never lose track of a maybe-created job."""
+        raised: BaseException
+        if isinstance(exc, errors.DashScopeConnectionError) and exc.request_sent:
+            status, error, raised = (
+                "SUBMIT_UNCERTAIN",
+                _error_dict(exc),
+                SubmitUncertainError(
+                    f"{exc} The request may have reached DashScope, so it was not re-sent (that could pay twice). "
+                    f"Job {job.job_id} is recorded as SUBMIT_UNCERTAIN; list_tasks shows tasks DashScope created."
+                ),
+            )
+        elif isinstance(exc, errors.DashScopeError):
+            status, error, raised = "REJECTED", _error_dict(exc), exc
+        else:  # cancelled (or crashed) while the request was in flight: it may have been received
+            status, error, raised = (
+                "SUBMIT_UNCERTAIN",
+                {"code": "Interrupted", "message": "interrupted while sending"},
+                exc,
+            )
+        with anyio.CancelScope(shield=True):
+            await self.store.set_status(job.job_id, status, error=error)
+        return raised
+
+    # ------------------------------------------------------------------ direct exchanges
+
+    async def _start_exchange(
+        self, job: Job, capability: DirectCapability[Any], request: Request, wait_seconds: float, report: Progress
+    ) -> JobResult:
+        exchange = _Exchange()
+        self._exchanges[job.job_id] = exchange
+        self._background.start_soon(self._exchange, job, capability, request, exchange)
+        return await self._await_exchange(job, exchange, wait_seconds, report)
+
+    async def _exchange(
+        self, job: Job, capability: DirectCapability[Any], request: Request, exchange: _Exchange
+    ) -> None:
+        try:
+            await self.store.set_status(job.job_id, "RUNNING")
+            context = ExchangeContext(
+                client=self.client,
+                progress=exchange.report,
+                output_path=lambda index, suffix: self._output_path(job.job_id, index, suffix),
+            )
+            try:
+                outcome = await capability.execute(context, request)
+            except BaseException as exc:
+                exchange.error = await self._record_send_failure(job, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            exchange.result = await self._finish_exchange(job, capability, request, outcome, exchange)
+        except Exception as exc:  # a bug or a local failure (disk full): keep the job on record, tell the waiter
+            exchange.error = exc
+            with anyio.CancelScope(shield=True):
+                await self.store.set_status(
+                    job.job_id, "FAILED", error={"code": type(exc).__name__, "message": str(exc)}
+                )
+        finally:
+            exchange.done.set()
+            self._exchanges.pop(job.job_id, None)
+
+    async def _finish_exchange(
+        self, job: Job, capability: DirectCapability[Any], request: Request, outcome: Outcome, exchange: _Exchange
+    ) -> JobResult:
+        warnings = list(request.warnings)
+        outputs = await self._save_outputs(
+            job.job_id, capability.file_suffix, outcome.outputs, exchange.report, warnings
+        )
+        status = "FAILED" if outcome.error else "SUCCEEDED"
+        result = JobResult(
+            job_id=job.job_id,
+            task_id=None,
+            capability=capability.name,
+            model=request.model.name,
+            status=status,
+            done=True,
+            text=outcome.text,
+            finish_reason=outcome.finish_reason,
+            outputs=outputs,
+            usage=_numbers(outcome.usage),
+            cost=request.model.price.cost(outcome.usage),
+            error=outcome.error,
+            warnings=warnings,
+            message=_exchange_message(capability.name, outputs, outcome),
+        )
+        await self.store.save_result(job.job_id, status, result.model_dump(mode="json"))
+        return result
+
+    async def _await_exchange(self, job: Job, exchange: _Exchange, wait_seconds: float, report: Progress) -> JobResult:
+        exchange.listener = report
+        try:
+            with anyio.move_on_after(wait_seconds):
+                await exchange.done.wait()
+        finally:
+            exchange.listener = None
+        if exchange.error is not None:
+            raise exchange.error
+        if exchange.result is not None:
+            return exchange.result
+        return JobResult(
+            job_id=job.job_id,
+            task_id=None,
+            capability=job.capability,
+            model=job.model,
+            status="RUNNING",
+            done=False,
+            message=f"Still working after {wait_seconds:g} s; the answer is stored when it arrives. Call get_task "
+            f"with task_id={job.job_id!r} to wait for it (do not send the request again).",
+        )
 
     # ------------------------------------------------------------------ pick a job up again
 
@@ -138,13 +298,16 @@ class Runner:
                 "no job or task with this id is in this server's job store; "
                 "pass the job_id or task_id a generation call returned",
             )
-        capability = ASYNC_CAPABILITIES[job.capability]
-        model = resolve(job.capability, job.model)
+        capability = CAPABILITIES[job.capability]
         report = Progress(progress)
         if job.result is not None:
             return await self._repair(job, capability, report)
-        if job.task_id is None:
-            return _unsubmitted_result(job)
+        exchange = self._exchanges.get(job.job_id)
+        if exchange is not None:
+            return await self._await_exchange(job, exchange, wait_seconds, report)
+        if job.task_id is None or isinstance(capability, DirectCapability):
+            return await self._unfinished_result(job)
+        model = resolve(job.capability, job.model)
         return await self._follow(
             job.job_id,
             capability,
@@ -157,7 +320,7 @@ class Runner:
             cancel_on_abort=False,
         )
 
-    async def _repair(self, job: Job, capability: AsyncTaskCapability[Any], report: Progress) -> JobResult:
+    async def _repair(self, job: Job, capability: Capability, report: Progress) -> JobResult:
         """A finished job's stored result, with any missing local file downloaded again."""
         assert job.result is not None
         result = JobResult.model_validate(job.result)
@@ -165,10 +328,41 @@ class Runner:
         if not missing:
             return result
         warnings = [w for w in result.warnings if not w.startswith("Could not save")]
-        outputs = await self._save_outputs(job.job_id, capability, result.outputs, report, warnings)
+        outputs = await self._save_outputs(job.job_id, capability.file_suffix, result.outputs, report, warnings)
         result = result.model_copy(update={"outputs": outputs, "warnings": warnings})
         await self.store.save_result(job.job_id, result.status, result.model_dump(mode="json"))
         return result
+
+    async def _unfinished_result(self, job: Job) -> JobResult:
+        """A job with nothing to follow: refused, lost in sending, or interrupted by a restart."""
+        status = job.status
+        if status in ("SUBMITTING", "RUNNING", "PENDING"):
+            status = "SUBMIT_UNCERTAIN"
+            await self.store.set_status(
+                job.job_id,
+                status,
+                error={"code": "Interrupted", "message": "the server stopped while this request was in flight"},
+            )
+            job = await self.store.get(job.job_id) or job
+        error = ErrorInfo(**job.error) if job.error else None
+        if status == "REJECTED":
+            message = "DashScope refused this job when it was sent; nothing was created or charged."
+        else:
+            message = (
+                "This job's request got no answer this server could record (a lost connection, or a restart "
+                "while it was in flight), so DashScope may or may not have done it; it was not re-sent. "
+                "list_tasks shows the tasks DashScope created."
+            )
+        return JobResult(
+            job_id=job.job_id,
+            task_id=job.task_id,
+            capability=job.capability,
+            model=job.model,
+            status=status if status in _STATUSES else "UNKNOWN",
+            done=True,
+            message=message,
+            error=error,
+        )
 
     # ------------------------------------------------------------------ follow a submitted task
 
@@ -220,7 +414,7 @@ class Runner:
                 with anyio.CancelScope(shield=True):
                     await self._cancel_if_pending(job_id, task_id, seen["last"])
             raise
-        return await self._finish(job_id, capability, model, snapshot, report, warnings)
+        return await self._finish_task(job_id, capability, model, snapshot, report, warnings)
 
     async def _cancel_if_pending(self, job_id: str, task_id: str, last: TaskSnapshot | None) -> None:
         """The caller gave up: cancel the remote task while that still saves money (PENDING only)."""
@@ -232,7 +426,7 @@ class Runner:
             return  # already running or finished: it will be there for get_task
         await self.store.set_status(job_id, "CANCELED")
 
-    async def _finish(
+    async def _finish_task(
         self,
         job_id: str,
         capability: AsyncTaskCapability[Any],
@@ -259,61 +453,86 @@ class Runner:
                 f"get_task with task_id={job_id!r} to wait for it (do not generate again).",
             )
         if snapshot.status == "SUCCEEDED":
-            outputs = await self._save_outputs(job_id, capability, capability.parse(snapshot), report, warnings)
+            outputs = await self._save_outputs(
+                job_id, capability.file_suffix, capability.parse(snapshot), report, warnings
+            )
+            if capability.finish is not None:
+                outputs = capability.finish(outputs)
             result = JobResult(
                 **common,
                 done=True,
                 outputs=outputs,
                 usage=_numbers(snapshot.usage),
-                cost=capability.cost(model, snapshot),
+                cost=model.price.cost(snapshot.usage),
                 message=_success_message(outputs),
+                text=_joined_text(outputs),
             )
         else:
             result = JobResult(**common, done=True, error=_task_error(snapshot), message=_ended_message(snapshot))
         await self.store.save_result(job_id, result.status, result.model_dump(mode="json"))
         return result
 
+    # ------------------------------------------------------------------ files
+
+    def _output_path(self, job_id: str, index: int, suffix: str) -> Path:
+        folder = self.settings.output_dir / datetime.now(UTC).strftime("%Y-%m-%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{job_id}-{index}{suffix}"
+
     async def _save_outputs(
         self,
         job_id: str,
-        capability: AsyncTaskCapability[Any],
+        default_suffix: str,
         outputs: list[OutputFile],
-        report: Progress,
+        report: Callable[[str], Awaitable[None]],
         warnings: list[str],
     ) -> list[OutputFile]:
-        folder = self.settings.output_dir / datetime.now(UTC).strftime("%Y-%m-%d")
+        """Download every output that has a URL and no local file yet, and describe what was saved."""
         saved = []
         for output in outputs:
             if output.url is None or (output.path is not None and Path(output.path).exists()):
                 saved.append(output)
                 continue
             await report(f"Saving {output.kind} {output.index + 1} of {len(outputs)}.")
-            dest = folder / f"{job_id}-{output.index}{capability.file_suffix}"
+            dest = self._output_path(job_id, output.index, suffix_for(output.url, default_suffix))
             try:
                 file = await download(self.client.http, output.url, dest, max_bytes=self.settings.download_max_bytes)
             except DownloadError as exc:
                 warnings.append(f"Could not save {output.kind} {output.index}: {exc} Its URL is in the result.")
                 saved.append(output)
                 continue
-            info = await image_info(file.path) if output.kind == "image" else None
-            saved.append(
-                output.model_copy(
-                    update={
-                        "path": str(file.path),
-                        "bytes": file.size,
-                        "sha256": file.sha256,
-                        "mime_type": file.mime_type,
-                        "width": info.width if info else None,
-                        "height": info.height if info else None,
-                    }
-                )
-            )
+            saved.append(await describe_file(output, file.path, file.size, file.sha256, file.mime_type))
         return saved
 
 
+async def describe_file(output: OutputFile, path: Path, size: int, sha256: str, mime_type: str) -> OutputFile:
+    """`output` with its saved file's facts: path, size, checksum, and pixels or duration."""
+    update: dict[str, Any] = {"path": str(path), "bytes": size, "sha256": sha256, "mime_type": mime_type}
+    if output.kind == "image" and (info := await image_info(path)) is not None:
+        update.update(width=info.width, height=info.height)
+    if output.kind in ("audio", "video") and output.duration_seconds is None:
+        update["duration_seconds"] = media_duration(path)
+    return output.model_copy(update=update)
+
+
+_STATUSES = frozenset(
+    {
+        "SUBMITTING",
+        "SUBMIT_UNCERTAIN",
+        "REJECTED",
+        "PENDING",
+        "RUNNING",
+        "SUSPENDED",
+        "SUCCEEDED",
+        "FAILED",
+        "CANCELED",
+        "UNKNOWN",
+    }
+)
+
+
 def _job_status(status: str) -> Any:
-    known = {"PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"}
-    return status if status in known else "UNKNOWN"
+    return status if status in _STATUSES else "UNKNOWN"
 
 
 def _numbers(usage: Any) -> dict[str, float]:
@@ -327,8 +546,7 @@ def _error_dict(exc: errors.DashScopeError) -> dict[str, Any]:
 def _task_error(snapshot: TaskSnapshot) -> ErrorInfo:
     if snapshot.status == "FAILED":
         return ErrorInfo(
-            code=str(snapshot.output.get("code") or "Unknown"),
-            message=str(snapshot.output.get("message") or ""),
+            code=str(snapshot.output.get("code") or "Unknown"), message=str(snapshot.output.get("message") or "")
         )
     if snapshot.status == "CANCELED":
         return ErrorInfo(code="Canceled", message="The task was cancelled before it ran.")
@@ -358,30 +576,25 @@ def _success_message(outputs: list[OutputFile]) -> str:
     text = f"Generated {len(made)} {made[0].kind if made else 'file'}(s)"
     text += f", saved {len(saved)} locally." if saved else "."
     if failed:
+        first = failed[0].error
         text += (
-            f" {len(failed)} of {len(outputs)} failed ({failed[0].error.code if failed[0].error else ''}); "
-            "only the successful ones are charged."
+            f" {len(failed)} of {len(outputs)} failed ({first.code if first else ''}); only the successful "
+            "ones are charged."
         )
     return text
 
 
-def _unsubmitted_result(job: Job) -> JobResult:
-    status = _job_status(job.status) if job.status not in ("REJECTED", "SUBMIT_UNCERTAIN", "SUBMITTING") else job.status
-    error = ErrorInfo(**job.error) if job.error else None
-    if job.status == "REJECTED":
-        message = "DashScope refused this job when it was submitted; nothing was created or charged."
-    else:
-        message = (
-            "This job's submission got no reply, so it may or may not exist on DashScope; it was not re-sent. "
-            "list_tasks shows the tasks DashScope created."
+def _exchange_message(capability: str, outputs: list[OutputFile], outcome: Outcome) -> str:
+    if outcome.error is not None:
+        return (
+            f"DashScope stopped part-way with {outcome.error.code}: {outcome.error.message}. What arrived before "
+            "that is kept in this result."
         )
-    return JobResult(
-        job_id=job.job_id,
-        task_id=None,
-        capability=job.capability,
-        model=job.model,
-        status=status,
-        done=True,
-        message=message,
-        error=error,
-    )
+    if outputs:
+        return _success_message(outputs)
+    return f"Done ({outcome.finish_reason or 'stop'})."
+
+
+def _joined_text(outputs: list[OutputFile]) -> str | None:
+    texts = [o.text for o in outputs if o.text]
+    return "\n".join(texts) if texts else None

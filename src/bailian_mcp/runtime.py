@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
+
 from bailian_mcp.catalog import MODELS
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import DashScopeClient
@@ -42,14 +44,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         region_hint=settings.region_hint(),
         timeout=settings.http_timeout,
     )
-    store = JobStore(settings.job_db_path)
+    store = JobStore(settings.job_db_path, base_url=settings.resolved_base_url)
     try:
-        yield Services(
-            settings=settings,
-            client=client,
-            store=store,
-            runner=Runner(settings=settings, client=client, store=store),
-        )
+        async with anyio.create_task_group() as background:
+            runner = Runner(settings=settings, client=client, store=store, background=background)
+            yield Services(settings=settings, client=client, store=store, runner=runner)
+            background.cancel_scope.cancel()  # exchanges still in flight are recorded as interrupted
     finally:
         await client.aclose()
         store.close()

@@ -17,8 +17,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from bailian_mcp import __version__
-from bailian_mcp.capabilities import ASYNC_CAPABILITIES
-from bailian_mcp.capabilities.base import AsyncTaskCapability, Params, parse_params
+from bailian_mcp.capabilities import CAPABILITIES
+from bailian_mcp.capabilities.base import Capability, Params, parse_params
 from bailian_mcp.config import Settings
 from bailian_mcp.errors import BailianError
 from bailian_mcp.results import JobResult
@@ -112,7 +112,7 @@ def _services(ctx: Context) -> Services:
     return services
 
 
-def generation_tool(capability: AsyncTaskCapability[Any], settings: Settings) -> Tool:
+def generation_tool(capability: Capability, settings: Settings) -> Tool:
     arguments_model = _arguments_model(capability.name, capability.params_model, settings)
 
     async def generate(ctx: Context, **raw: Any) -> CallToolResult:
@@ -170,7 +170,7 @@ def build_server(settings: Settings, *, log_level: LogLevel = "WARNING") -> MCPS
         async with open_services(settings) as services:
             yield services
 
-    tools = [generation_tool(c, settings) for c in ASYNC_CAPABILITIES.values()]
+    tools = [generation_tool(c, settings) for c in CAPABILITIES.values()]
     tools.append(get_task_tool(settings))
     return MCPServer(
         "bailian-mcp",

@@ -2,21 +2,25 @@
 
 A capability is a `Params` model (the one declaration every face derives from: MCP
 tool schema, CLI options, batch entries), `build` (validate and make the request) and
-`parse` (turn the finished task into outputs). The runner does the rest.
+a second function that reads the answer: `parse` for DashScope's async task protocol,
+`execute` for everything answered within one exchange (a JSON call, an SSE stream, a
+WebSocket session). The runner does the rest: job record, upload of local inputs,
+submission, waiting, downloads, result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bailian_mcp.catalog import ModelSpec
-from bailian_mcp.dashscope.client import TaskSnapshot
+from bailian_mcp.dashscope.client import DashScopeClient, TaskSnapshot
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import Cost, OutputFile
+from bailian_mcp.results import ErrorInfo, OutputFile
 
 
 class Params(BaseModel):
@@ -39,11 +43,16 @@ def parse_params(model: type[P], data: Mapping[str, Any]) -> P:
 @dataclass(frozen=True)
 class BuildContext:
     region: str
+    input_roots: Sequence[Path] = ()
 
 
 @dataclass(frozen=True)
-class TaskRequest:
-    """A validated request, ready to send: everything the runner needs and nothing more."""
+class Request:
+    """A validated request, ready to send: everything the runner needs and nothing more.
+
+    `body` may hold `inputs.LocalFile` placeholders; the runner uploads them and puts their
+    `oss://` URLs in their place just before sending.
+    """
 
     model: ModelSpec
     path: str
@@ -60,24 +69,44 @@ class AsyncTaskCapability(Generic[P]):
     title: str
     description: str
     params_model: type[P]
-    build: Callable[[P, BuildContext], TaskRequest]
+    build: Callable[[P, BuildContext], Request]
     parse: Callable[[TaskSnapshot], list[OutputFile]]
     file_suffix: str
-
-    def cost(self, model: ModelSpec, snapshot: TaskSnapshot) -> Cost | None:
-        """Price × billed quantity, from the usage DashScope reports."""
-        quantity = billed_quantity(model, snapshot.usage)
-        if quantity is None:
-            return None
-        price = model.price
-        return Cost(
-            amount=round(quantity * price.amount, 6),
-            currency=price.currency,
-            basis=f"{quantity:g} {price.unit} × {price.describe()}",
-        )
+    # Runs on the saved outputs (e.g. reads transcripts out of their JSON files).
+    finish: Callable[[list[OutputFile]], list[OutputFile]] | None = None
 
 
-def billed_quantity(model: ModelSpec, usage: Mapping[str, Any]) -> float | None:
-    keys = {"image": "image_count", "second": "video_duration"}
-    value = usage.get(keys.get(model.price.unit, ""))
-    return float(value) if isinstance(value, int | float) else None
+@dataclass
+class Outcome:
+    """What a direct exchange produced."""
+
+    outputs: list[OutputFile] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    finish_reason: str | None = None
+    error: ErrorInfo | None = None  # the exchange failed part-way; what it produced is kept
+
+
+@dataclass(frozen=True)
+class ExchangeContext:
+    """What `execute` may use: the client, a progress line, and where to save files it receives."""
+
+    client: DashScopeClient
+    progress: Callable[[str], Awaitable[None]]
+    output_path: Callable[[int, str], Path]
+
+
+@dataclass(frozen=True)
+class DirectCapability(Generic[P]):
+    """A capability DashScope answers within one exchange: a JSON call, an SSE stream or a WebSocket session."""
+
+    name: str
+    title: str
+    description: str
+    params_model: type[P]
+    build: Callable[[P, BuildContext], Request]
+    execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]]
+    file_suffix: str
+
+
+Capability = AsyncTaskCapability[Any] | DirectCapability[Any]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, TaskRequest
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
 from bailian_mcp.catalog import FixedSizes, ImageModel, SideRange
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
@@ -90,7 +90,7 @@ def normalize_size(model: ImageModel, size: str | None) -> str:
     return canonical
 
 
-def build(params: TextToImageParams, context: BuildContext) -> TaskRequest:
+def build(params: TextToImageParams, context: BuildContext) -> Request:
     model = catalog.resolve("text_to_image", params.model)
     assert isinstance(model, ImageModel)
     prompt = params.prompt.strip()
@@ -126,7 +126,7 @@ def build(params: TextToImageParams, context: BuildContext) -> TaskRequest:
     if params.seed is not None:
         parameters["seed"] = params.seed
     body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
-    return TaskRequest(model=model, path=PATH, body=body, warnings=tuple(warnings))
+    return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
 
 
 def parse(snapshot: TaskSnapshot) -> list[OutputFile]:

@@ -261,6 +261,12 @@ class DashScopeClient:
             )
         return TaskSnapshot.from_body(str(task_id), reply)
 
+    async def get(self, path: str, *, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        """`GET {base}/{path}` with retries (e.g. the upload policy)."""
+        return await self._retrying(
+            "GET", self.url(path), idempotent=True, params=dict(params or {}), headers=self._headers()
+        )
+
     async def get_task(self, task_id: str, *, deadline: float | None = None) -> TaskSnapshot:
         """Read a task's status (`GET /tasks/{id}`), retrying transient failures."""
         await self.limiter.acquire(TASK_QUERY_BUCKET)

@@ -1,0 +1,197 @@
+"""Input files (images, audio): a URL, a `data:` URI, or a local path inside the allowed roots.
+
+`confine` is the one place that decides whether a local path may be read: it must be
+absolute, resolve (after symlinks) inside one of BAILIAN_INPUT_ROOTS, and contain no hidden
+part below that root. A local file becomes a `LocalFile` placeholder in the request body,
+validated here and uploaded to DashScope's temporary storage by the runner just before the
+request is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import mimetypes
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from bailian_mcp.catalog import InputImageRule
+from bailian_mcp.errors import InputError
+
+AUDIO_SUFFIXES = frozenset(
+    {
+        ".aac",
+        ".amr",
+        ".avi",
+        ".flac",
+        ".flv",
+        ".m4a",
+        ".mkv",
+        ".mov",
+        ".mp3",
+        ".mp4",
+        ".mpeg",
+        ".ogg",
+        ".opus",
+        ".wav",
+        ".webm",
+        ".wma",
+        ".wmv",
+    }
+)
+MAX_AUDIO_BYTES = 2 * 1024 * 1024 * 1024
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]|^\\\\")
+_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,(?P<data>.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A validated local file, standing in a request body until it is uploaded (becoming `oss://...`)."""
+
+    path: Path
+    sha256: str
+    size: int
+    mime_type: str
+
+    def __str__(self) -> str:
+        return self.path.as_uri()
+
+
+def confine(value: str, roots: Sequence[Path], *, param: str) -> Path:
+    """The real path of a local file the caller may use, or an InputError saying why not."""
+    text = value.strip()
+    if text.startswith("file://"):
+        text = unquote(urlsplit(text).path)
+    if _WINDOWS_PATH.match(text) and os.name != "nt":
+        raise InputError(
+            param,
+            value,
+            "this is a Windows path, but the server runs on a POSIX system; give a path on the server's machine",
+        )
+    candidate = Path(os.path.expanduser(text))
+    if not candidate.is_absolute():
+        raise InputError(param, value, "give an absolute path (or an http(s) URL, or a data: URI)")
+    real = candidate.resolve()
+    allowed = [root.resolve() for root in roots]
+    for root in allowed:
+        if real == root or not real.is_relative_to(root):
+            continue
+        if any(part.startswith(".") for part in real.relative_to(root).parts):
+            raise InputError(param, value, "hidden files and folders (names starting with '.') are never read")
+        if not real.is_file():
+            raise InputError(param, value, "no such file")
+        return real
+    shown = ", ".join(str(r) for r in allowed) or "(none configured)"
+    raise InputError(param, value, f"local files must be inside BAILIAN_INPUT_ROOTS: {shown}")
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_image(data: bytes, rule: InputImageRule, *, param: str, value: str) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > rule.max_bytes:
+        raise InputError(param, value, f"the image is {len(data) / 1048576:.1f} MB; allowed: {rule.describe()}")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt, width, height = image.format or "", image.width, image.height
+    except (UnidentifiedImageError, OSError):
+        raise InputError(param, value, f"this is not an image; allowed: {rule.describe()}") from None
+    if fmt not in rule.formats:
+        raise InputError(param, value, f"the image is {fmt}; allowed: {rule.describe()}")
+    if not all(rule.min_side <= side <= rule.max_side for side in (width, height)):
+        raise InputError(param, value, f"the image is {width}×{height}; allowed: {rule.describe()}")
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.width, image.height
+
+
+def _public_url(value: str, param: str) -> str:
+    """An http(s) URL with any non-ASCII characters percent-encoded (DashScope refuses raw Chinese in URLs)."""
+    parts = urlsplit(value.strip())
+    if not parts.netloc:
+        raise InputError(param, value, "the URL has no host")
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="=&%:/?@!$'()*+,;-._~")
+    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+
+def _decode_data_uri(value: str, param: str) -> bytes:
+    match = _DATA_URI.match(value.strip())
+    if not match:
+        raise InputError(param, value, "a data URI must look like data:image/png;base64,<data>")
+    try:
+        return base64.b64decode(match["data"], validate=False)
+    except (binascii.Error, ValueError):
+        raise InputError(param, value, "the base64 data of the data URI does not decode") from None
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """A checked image input: what to put in the request, and its bytes when known locally."""
+
+    reference: str | LocalFile
+    data: bytes | None
+
+
+def image_input(value: str, rule: InputImageRule, roots: Sequence[Path], *, param: str) -> InputImage:
+    """Check an image input against `rule`; local files are read and checked completely."""
+    text = value.strip()
+    if not text:
+        raise InputError(param, value, "give an image URL, a data: URI or a local file path")
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://")):
+        return InputImage(_public_url(text, param), None)
+    if lowered.startswith("oss://"):
+        return InputImage(text, None)
+    if lowered.startswith("data:"):
+        data = _decode_data_uri(text, param)
+        _check_image(data, rule, param=param, value=value)
+        return InputImage(text, data)
+    path = confine(text, roots, param=param)
+    data = path.read_bytes()
+    _check_image(data, rule, param=param, value=value)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return InputImage(LocalFile(path=path, sha256=_hash(data), size=len(data), mime_type=mime), data)
+
+
+def audio_input(value: str, roots: Sequence[Path], *, param: str) -> str | LocalFile:
+    """An audio input: an http(s)/oss URL as is, or a local file (checked) to upload."""
+    text = value.strip()
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://")):
+        return _public_url(text, param)
+    if lowered.startswith("oss://"):
+        return text
+    if lowered.startswith("data:"):
+        raise InputError(
+            param,
+            value,
+            "DashScope's transcription takes URLs or files, not data: URIs; save the audio to a file and pass its path",
+        )
+    path = confine(text, roots, param=param)
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise InputError(
+            param, value, f"not an audio or video file DashScope transcribes ({', '.join(sorted(AUDIO_SUFFIXES))})"
+        )
+    size = path.stat().st_size
+    if size == 0 or size > MAX_AUDIO_BYTES:
+        raise InputError(param, value, f"the file has {size} bytes; allowed: 1 byte to 2 GB")
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return LocalFile(path=path, sha256=digest.hexdigest(), size=size, mime_type=mime)
