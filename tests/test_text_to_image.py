@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bailian_mcp.capabilities.base import BuildContext
+from bailian_mcp.capabilities.images import parse_image_results as parse
 from bailian_mcp.capabilities.text_to_image import (
     PATH,
     TextToImageParams,
     build,
     normalize_size,
-    parse,
 )
 from bailian_mcp.catalog import ImageModel, resolve
 from bailian_mcp.dashscope.client import TaskSnapshot

@@ -126,6 +126,11 @@ class ModelSpec:
     def wire_name(self, region: str) -> str:
         return self.wire_names.get(region, self.wire_model or self.name)
 
+    @property
+    def rate_bucket(self) -> str:
+        """The client-side pacing bucket for this model's submissions."""
+        return f"submit:{self.name}"
+
 
 @dataclass(frozen=True)
 class ImageModel(ModelSpec):

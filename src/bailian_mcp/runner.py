@@ -81,10 +81,6 @@ class _Exchange:
             await self.listener(message)
 
 
-def submit_bucket(model: ModelSpec) -> str:
-    return f"submit:{model.name}"
-
-
 class Runner:
     def __init__(self, *, settings: Settings, client: DashScopeClient, store: JobStore, background: TaskGroup) -> None:
         self.settings = settings
@@ -165,7 +161,7 @@ class Runner:
     async def _submit(self, job: Job, request: Request) -> TaskSnapshot:
         try:
             snapshot = await self.client.submit(
-                request.path, request.body, headers=request.headers, bucket=submit_bucket(request.model)
+                request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket
             )
         except BaseException as exc:
             replacement = await self._record_send_failure(job, exc)

@@ -13,7 +13,7 @@ from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.jobs import JobStore
-from bailian_mcp.runner import Runner, submit_bucket
+from bailian_mcp.runner import Runner
 
 IMAGE_CAPABILITIES = frozenset({"text_to_image"})
 
@@ -31,7 +31,7 @@ def submit_limiter(settings: Settings) -> RateLimiter:
     rates = {}
     for model in MODELS:
         override = settings.image_submit_rps if model.capability in IMAGE_CAPABILITIES else None
-        rates[submit_bucket(model)] = model.rate.submit_rps if override is None else override
+        rates[model.rate_bucket] = model.rate.submit_rps if override is None else override
     return RateLimiter(rates)
 
 

@@ -1,7 +1,8 @@
-"""A `JobResult` as MCP content: a short summary, small previews, links to the files, structured data.
+"""A `JobResult` as MCP content: generated text first, a short summary, small previews, links, structured data.
 
-The previews share one byte budget (BAILIAN_PREVIEW_BYTES), so a result stays far below
-the ~1 MiB that Claude Desktop accepts however many images a job made.
+The previews (JPEG thumbnails of images, short audio inline) share one byte budget
+(BAILIAN_PREVIEW_BYTES), so a result stays far below the ~1 MiB that Claude Desktop
+accepts however many files a job made.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from mcp.types import AudioContent, CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from bailian_mcp.config import Settings
 from bailian_mcp.media import preview_jpeg
@@ -35,8 +36,12 @@ def describe_output(output: OutputFile) -> str:
     parts = [f"#{output.index}:"]
     if output.path:
         parts.append(output.path)
+    if output.source:
+        parts.append(f"from {output.source}")
     if output.width and output.height:
         parts.append(f"{output.width}×{output.height}")
+    if output.duration_seconds is not None:
+        parts.append(f"{output.duration_seconds:g} s")
     if output.bytes is not None:
         parts.append(f"{output.bytes / 1024:.0f} KiB")
     if output.url:
@@ -61,18 +66,37 @@ def _link(output: OutputFile, job_id: str) -> ResourceLink | None:
     )
 
 
-async def to_call_tool_result(result: JobResult, settings: Settings) -> CallToolResult:
-    content: list[ContentBlock] = [TextContent(type="text", text=summary(result))]
-    images = [o for o in result.outputs if o.kind == "image" and o.path]
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+async def _previews(result: JobResult, settings: Settings) -> list[ContentBlock]:
+    """Inline previews within the byte budget: image thumbnails, and audio files small enough to send whole."""
+    blocks: list[ContentBlock] = []
     budget = settings.preview_max_bytes
-    for position, output in enumerate(images):
+    shown = [o for o in result.outputs if o.path and o.kind in ("image", "audio")]
+    for position, output in enumerate(shown):
         assert output.path is not None
-        share = budget // (len(images) - position)
-        data = await preview_jpeg(Path(output.path), max_side=settings.preview_max_side, max_bytes=share)
-        if data is None:
-            continue
-        budget -= len(data)
-        content.append(ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type="image/jpeg"))
+        share = budget // (len(shown) - position)
+        if output.kind == "image":
+            thumbnail = await preview_jpeg(Path(output.path), max_side=settings.preview_max_side, max_bytes=share)
+            if thumbnail is None:
+                continue
+            blocks.append(ImageContent(type="image", data=_b64(thumbnail), mime_type="image/jpeg"))
+            budget -= len(thumbnail)
+        elif output.bytes is not None and output.bytes <= share and output.mime_type:
+            audio = Path(output.path).read_bytes()
+            blocks.append(AudioContent(type="audio", data=_b64(audio), mime_type=output.mime_type))
+            budget -= len(audio)
+    return blocks
+
+
+async def to_call_tool_result(result: JobResult, settings: Settings) -> CallToolResult:
+    content: list[ContentBlock] = []
+    if result.text:
+        content.append(TextContent(type="text", text=result.text))
+    content.append(TextContent(type="text", text=summary(result)))
+    content.extend(await _previews(result, settings))
     content.extend(link for o in result.outputs if (link := _link(o, result.job_id)) is not None)
     return CallToolResult(
         content=content,

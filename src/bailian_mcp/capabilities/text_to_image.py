@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
-from bailian_mcp.catalog import FixedSizes, ImageModel, SideRange
-from bailian_mcp.dashscope.client import TaskSnapshot
-from bailian_mcp.dashscope.protocol import url_expiry
+from bailian_mcp.capabilities.images import Seed, check_size, parse_image_results
+from bailian_mcp.catalog import ImageModel
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import ErrorInfo, OutputFile
 
 PATH = "services/aigc/text2image/image-synthesis"
 MODEL_NAMES = [m.name for m in catalog.models_for("text_to_image")]
-SEED_MAX = 2_147_483_647
-_SIZE = re.compile(r"^\s*(\d{2,5})\s*[*xX×,]\s*(\d{2,5})\s*$")
 
 
 class TextToImageParams(Params):
@@ -56,38 +51,14 @@ class TextToImageParams(Params):
         bool, Field(description="Let the service rewrite the prompt for better results (adds a few seconds).")
     ] = True
     watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark in the corner.")] = False
-    seed: Annotated[
-        int | None,
-        Field(
-            ge=0,
-            le=SEED_MAX,
-            description="Random seed 0-2147483647 for repeatable results; with n>1 the images use seed, "
-            "seed+1, ... Leave out for a random seed.",
-        ),
-    ] = None
+    seed: Seed = None
 
 
 def normalize_size(model: ImageModel, size: str | None) -> str:
     """The size to send for `model`: the default, or `size` checked against the model's rule."""
     if size is None or not size.strip():
         return model.default_size
-    match = _SIZE.match(size)
-    if not match:
-        raise InputError(
-            "size",
-            size,
-            f"write it as W*H, e.g. {model.default_size}; {model.name} accepts {model.sizes.describe()}",
-        )
-    width, height = int(match[1]), int(match[2])
-    canonical = f"{width}*{height}"
-    rule = model.sizes
-    if isinstance(rule, FixedSizes):
-        canonical = rule.spellings.get(canonical, canonical)
-        if canonical not in rule.sizes:
-            raise InputError("size", size, f"{model.name} accepts only {rule.describe()}")
-    elif isinstance(rule, SideRange) and not all(rule.min_side <= side <= rule.max_side for side in (width, height)):
-        raise InputError("size", size, f"{model.name} accepts {rule.describe()}")
-    return canonical
+    return check_size(model.sizes, size, model=model.name)
 
 
 def build(params: TextToImageParams, context: BuildContext) -> Request:
@@ -129,29 +100,6 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
     return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
 
 
-def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
-    """Each entry of `output.results`: an image URL with its prompts, or a per-image error."""
-    end_time = snapshot.output.get("end_time")
-    outputs = []
-    for index, item in enumerate(snapshot.output.get("results") or []):
-        url = item.get("url")
-        if url:
-            outputs.append(
-                OutputFile(
-                    index=index,
-                    kind="image",
-                    url=url,
-                    url_expires_at=url_expiry(url, end_time),
-                    orig_prompt=item.get("orig_prompt"),
-                    actual_prompt=item.get("actual_prompt"),
-                )
-            )
-        else:
-            error = ErrorInfo(code=str(item.get("code") or "Unknown"), message=str(item.get("message") or ""))
-            outputs.append(OutputFile(index=index, kind="image", error=error))
-    return outputs
-
-
 TEXT_TO_IMAGE = AsyncTaskCapability(
     name="text_to_image",
     title="Text to image",
@@ -162,6 +110,6 @@ TEXT_TO_IMAGE = AsyncTaskCapability(
     ),
     params_model=TextToImageParams,
     build=build,
-    parse=parse,
+    parse=parse_image_results,
     file_suffix=".png",
 )

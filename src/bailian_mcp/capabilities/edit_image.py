@@ -1,0 +1,153 @@
+"""Image editing with qwen-image-edit: images plus an instruction, over the synchronous multimodal endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+
+from bailian_mcp import catalog
+from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.images import Seed, check_size, image_url_outputs
+from bailian_mcp.catalog import ImageEditModel, SideRange
+from bailian_mcp.errors import InputError
+from bailian_mcp.inputs import image_input
+
+PATH = "services/aigc/multimodal-generation/generation"
+MODEL_NAMES = [m.name for m in catalog.models_for("edit_image")]
+OUTPUT_SIZES = SideRange(512, 2048)
+
+
+def _as_list(value: Any) -> Any:
+    """One image, a list, or a JSON-encoded list (which Claude Desktop sends) → a list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return [value]
+        return [value]
+    return value
+
+
+class EditImageParams(Params):
+    image: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            max_length=3,
+            description="The image(s) to edit: public http(s) URLs, data:image/...;base64 URIs, or absolute paths of "
+            "local files (uploaded for you). JPG/PNG/BMP/TIFF/WEBP, 384-3072 px per side, up to 10 MB. "
+            "qwen-image-edit takes 1 image; qwen-image-edit-plus combines up to 3.",
+        ),
+    ]
+    prompt: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=800,
+            description="The edit instruction, up to 800 characters: e.g. 'replace the text on the sign with "
+            "\u201c开业大吉\u201d', 'remove the person on the left', 'make it a watercolour'.",
+        ),
+    ]
+    model: Annotated[
+        str,
+        Field(
+            description="qwen-image-edit: one image, one result. qwen-image-edit-plus: 1-3 images, 1-6 results, "
+            "choice of output size.",
+            json_schema_extra={"enum": MODEL_NAMES},
+        ),
+    ] = "qwen-image-edit"
+    negative_prompt: Annotated[str, Field(max_length=500, description="What to avoid, up to 500 characters.")] = ""
+    watermark: Annotated[bool, Field(description="Add the 'Qwen-Image' watermark.")] = False
+    n: Annotated[int, Field(ge=1, le=6, description="Number of results: 1, or up to 6 with qwen-image-edit-plus.")] = 1
+    size: Annotated[
+        str | None,
+        Field(
+            description="qwen-image-edit-plus only: output W*H, each side 512-2048. Default: about 1024*1024 in "
+            "the last input image's aspect ratio."
+        ),
+    ] = None
+    prompt_extend: Annotated[
+        bool | None, Field(description="qwen-image-edit-plus only: let the service refine the instruction.")
+    ] = None
+    seed: Seed = None
+
+    _images_as_list = field_validator("image", mode="before")(_as_list)
+
+
+def build(params: EditImageParams, context: BuildContext) -> Request:
+    model = catalog.resolve("edit_image", params.model)
+    assert isinstance(model, ImageEditModel)
+    if context.region not in model.regions:
+        raise InputError("model", params.model, f"{model.name} is not offered in {context.region}")
+    if len(params.image) > model.max_images:
+        raise InputError(
+            "image",
+            params.image,
+            f"{model.name} edits exactly {model.max_images} image; use qwen-image-edit-plus to combine up to 3",
+        )
+    if params.n > model.n_max:
+        raise InputError(
+            "n", params.n, f"{model.name} makes {model.n_max} result per call; qwen-image-edit-plus makes up to 6"
+        )
+    if not model.custom_size:
+        for name in ("size", "prompt_extend"):
+            if getattr(params, name) is not None:
+                raise InputError(name, getattr(params, name), f"only qwen-image-edit-plus accepts {name}")
+    prompt = params.prompt.strip()
+    if not prompt:
+        raise InputError("prompt", params.prompt, "describe the edit in at least one non-blank character")
+    content: list[dict[str, Any]] = []
+    for position, value in enumerate(params.image):
+        param = "image" if len(params.image) == 1 else f"image[{position}]"
+        content.append({"image": image_input(value, model.input_images, context.input_roots, param=param).reference})
+    content.append({"text": prompt})
+    parameters: dict[str, Any] = {"watermark": params.watermark}
+    if params.negative_prompt.strip():
+        parameters["negative_prompt"] = params.negative_prompt.strip()
+    if model.n_max > 1:
+        parameters["n"] = params.n
+    if params.size is not None:
+        parameters["size"] = check_size(OUTPUT_SIZES, params.size, model=model.name)
+    if params.prompt_extend is not None:
+        parameters["prompt_extend"] = params.prompt_extend
+    if params.seed is not None:
+        parameters["seed"] = params.seed
+    body = {
+        "model": model.wire_name(context.region),
+        "input": {"messages": [{"role": "user", "content": content}]},
+        "parameters": parameters,
+    }
+    return Request(model=model, path=PATH, body=body)
+
+
+async def execute(context: ExchangeContext, request: Request) -> Outcome:
+    await context.progress(f"Editing with {request.model.name}…")
+    reply = await context.client.call(
+        request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket
+    )
+    choices = (reply.get("output") or {}).get("choices") or [{}]
+    content = (choices[0].get("message") or {}).get("content") or []
+    urls = [str(item["image"]) for item in content if isinstance(item, dict) and item.get("image")]
+    usage = dict(reply.get("usage") or {})
+    usage.setdefault("image_count", len(urls))
+    return Outcome(outputs=image_url_outputs(urls), usage=usage, finish_reason=choices[0].get("finish_reason"))
+
+
+EDIT_IMAGE = DirectCapability(
+    name="edit_image",
+    title="Edit image (Qwen)",
+    description=(
+        "Edit an image with an instruction using Qwen-Image-Edit: change or add text in the picture (Chinese or "
+        "English), add/remove/move objects, change a pose, replace the background, restyle, enhance detail. Give "
+        "1 image (or up to 3 with qwen-image-edit-plus) as URL, data URI or local path. Returns the edited image "
+        "saved locally with a preview. Costs money per result image."
+    ),
+    params_model=EditImageParams,
+    build=build,
+    execute=execute,
+    file_suffix=".png",
+)

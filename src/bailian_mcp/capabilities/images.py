@@ -1,0 +1,78 @@
+"""What the image capabilities share: the `W*H` size rule, the seed parameter, and reading image results."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field
+
+from bailian_mcp.catalog import FixedSizes, SizeRule
+from bailian_mcp.dashscope.client import TaskSnapshot
+from bailian_mcp.dashscope.protocol import url_expiry
+from bailian_mcp.errors import InputError
+from bailian_mcp.results import ErrorInfo, OutputFile
+
+SEED_MAX = 2_147_483_647
+_SIZE = re.compile(r"^\s*(\d{2,5})\s*[*xX×,]\s*(\d{2,5})\s*$")
+
+Seed = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        le=SEED_MAX,
+        description="Random seed 0-2147483647 for repeatable results; with n>1 the images use seed, seed+1, ... "
+        "Leave out for a random seed.",
+    ),
+]
+
+
+def parse_size(size: str, *, param: str, allowed: str) -> tuple[int, int]:
+    """`"1024*768"` (or `1024x768`, `1024×768`) as (width, height); anything else is an InputError."""
+    match = _SIZE.match(size)
+    if not match:
+        raise InputError(param, size, f"write it as W*H; allowed: {allowed}")
+    return int(match[1]), int(match[2])
+
+
+def check_size(rule: SizeRule, size: str, *, model: str, param: str = "size") -> str:
+    """`size` in its canonical `W*H` spelling if `rule` allows it, else an InputError naming the rule."""
+    width, height = parse_size(size, param=param, allowed=f"{model} accepts {rule.describe()}")
+    canonical = f"{width}*{height}"
+    if isinstance(rule, FixedSizes):
+        canonical = rule.spellings.get(canonical, canonical)
+        if canonical not in rule.sizes:
+            raise InputError(param, size, f"{model} accepts only {rule.describe()}")
+    elif not all(rule.min_side <= side <= rule.max_side for side in (width, height)):
+        raise InputError(param, size, f"{model} accepts {rule.describe()}")
+    return canonical
+
+
+def image_url_outputs(urls: list[str], end_time: str | None = None) -> list[OutputFile]:
+    return [
+        OutputFile(index=index, kind="image", url=url, url_expires_at=url_expiry(url, end_time))
+        for index, url in enumerate(urls)
+    ]
+
+
+def parse_image_results(snapshot: TaskSnapshot) -> list[OutputFile]:
+    """Each entry of an image task's `output.results`: a URL (with its prompts), or a per-image error."""
+    end_time = snapshot.output.get("end_time")
+    outputs = []
+    for index, item in enumerate(snapshot.output.get("results") or []):
+        url = item.get("url")
+        if url:
+            outputs.append(
+                OutputFile(
+                    index=index,
+                    kind="image",
+                    url=url,
+                    url_expires_at=url_expiry(url, end_time),
+                    orig_prompt=item.get("orig_prompt"),
+                    actual_prompt=item.get("actual_prompt"),
+                )
+            )
+        else:
+            error = ErrorInfo(code=str(item.get("code") or "Unknown"), message=str(item.get("message") or ""))
+            outputs.append(OutputFile(index=index, kind="image", error=error))
+    return outputs

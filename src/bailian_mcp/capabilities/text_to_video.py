@@ -1,0 +1,143 @@
+"""Text-to-video with Wanxiang 2.1 (the brief's wan2.1-t2v-* names; Beijing sends wanx2.1-t2v-*).
+
+The brief offers `resolution`; the service calls it `parameters.size` and accepts only a
+fixed set per model. A size it would refuse (the brief lists 480*854, 960*544, 1024*576)
+gets an error naming the nearest size that works.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from bailian_mcp import catalog
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.images import Seed, parse_size
+from bailian_mcp.catalog import VIDEO_480P, VIDEO_720P, VideoModel
+from bailian_mcp.dashscope.client import TaskSnapshot
+from bailian_mcp.dashscope.protocol import url_expiry
+from bailian_mcp.errors import InputError
+from bailian_mcp.results import OutputFile
+
+PATH = "services/aigc/video-generation/video-synthesis"
+MODEL_NAMES = [m.name for m in catalog.models_for("text_to_video")]
+PROMPT_MAX = 1000  # the brief's limit; the service reads the first 800 characters
+
+
+class TextToVideoParams(Params):
+    prompt: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=PROMPT_MAX,
+            description="What happens in the clip: subject, action, scene, camera movement, style. The service "
+            "reads the first 800 characters.",
+        ),
+    ]
+    model: Annotated[
+        str,
+        Field(
+            description="wan2.1-t2v-turbo: faster and cheaper, 480P or 720P. wan2.1-t2v-plus: better quality, 720P.",
+            json_schema_extra={"enum": MODEL_NAMES},
+        ),
+    ] = "wan2.1-t2v-turbo"
+    negative_prompt: Annotated[str, Field(max_length=500, description="What to keep out, up to 500 characters.")] = ""
+    resolution: Annotated[
+        str,
+        Field(
+            description="Frame size W*H. 720P: "
+            + ", ".join(VIDEO_720P)
+            + ". 480P (turbo only): "
+            + ", ".join(VIDEO_480P)
+            + ".",
+        ),
+    ] = "720*1280"
+    duration: Annotated[int, Field(ge=1, le=60, description="Seconds; Wanxiang 2.1 makes 5-second clips only.")] = 5
+    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt.")] = True
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
+    seed: Seed = None
+
+
+def nearest_size(width: int, height: int, sizes: tuple[str, ...]) -> str:
+    """The allowed size closest in shape first, then in pixel count."""
+
+    def distance(size: str) -> tuple[float, float]:
+        w, h = (int(side) for side in size.split("*"))
+        return abs(math.log((w / h) / (width / height))), abs(math.log((w * h) / (width * height)))
+
+    return min(sizes, key=distance)
+
+
+def build(params: TextToVideoParams, context: BuildContext) -> Request:
+    model = catalog.resolve("text_to_video", params.model)
+    assert isinstance(model, VideoModel)
+    if context.region not in model.regions:
+        raise InputError("model", params.model, f"{model.name} is not offered in {context.region}")
+    allowed = ", ".join(model.sizes)
+    width, height = parse_size(params.resolution, param="resolution", allowed=f"{model.name} makes {allowed}")
+    size = f"{width}*{height}"
+    if size not in model.sizes:
+        hint = nearest_size(width, height, model.sizes) if width and height else model.sizes[0]
+        raise InputError("resolution", params.resolution, f"{model.name} makes only {allowed}; the nearest is {hint}")
+    if params.duration not in model.durations:
+        raise InputError(
+            "duration",
+            params.duration,
+            f"{model.name} makes {' or '.join(map(str, model.durations))}-second clips only",
+        )
+    prompt = params.prompt.strip()
+    if not prompt:
+        raise InputError("prompt", params.prompt, "describe the clip in at least one non-blank character")
+    warnings = []
+    if len(prompt) > model.prompt_max:
+        warnings.append(
+            f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
+        )
+    body_input: dict[str, Any] = {"prompt": prompt}
+    if params.negative_prompt.strip():
+        body_input["negative_prompt"] = params.negative_prompt.strip()
+    parameters: dict[str, Any] = {
+        "size": size,
+        "duration": params.duration,
+        "prompt_extend": params.prompt_extend,
+        "watermark": params.watermark,
+    }
+    if params.seed is not None:
+        parameters["seed"] = params.seed
+    body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
+    return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
+
+
+def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
+    url = snapshot.output.get("video_url")
+    if not url:
+        return []
+    duration = snapshot.usage.get("video_duration")
+    return [
+        OutputFile(
+            index=0,
+            kind="video",
+            url=url,
+            url_expires_at=url_expiry(url, snapshot.output.get("end_time")),
+            orig_prompt=snapshot.output.get("orig_prompt"),
+            actual_prompt=snapshot.output.get("actual_prompt"),
+            duration_seconds=float(duration) if isinstance(duration, int | float) else None,
+        )
+    ]
+
+
+TEXT_TO_VIDEO = AsyncTaskCapability(
+    name="text_to_video",
+    title="Text to video",
+    description=(
+        "Generate a 5-second video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1. Videos take minutes: "
+        "the call returns a job after wait_seconds; call get_task with it (repeatedly) until done=true, then the "
+        "MP4 is saved locally and its URL returned. Costs money per second of video."
+    ),
+    params_model=TextToVideoParams,
+    build=build,
+    parse=parse,
+    file_suffix=".mp4",
+)
