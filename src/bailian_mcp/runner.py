@@ -325,7 +325,11 @@ class Runner:
             return result
         warnings = [w for w in result.warnings if not w.startswith("Could not save")]
         outputs = await self._save_outputs(job.job_id, capability.file_suffix, result.outputs, report, warnings)
-        result = result.model_copy(update={"outputs": outputs, "warnings": warnings})
+        update: dict[str, Any] = {"outputs": outputs, "warnings": warnings}
+        if isinstance(capability, AsyncTaskCapability) and capability.finish is not None:
+            update["outputs"] = capability.finish(outputs)
+            update["text"] = _joined_text(update["outputs"])
+        result = result.model_copy(update=update)
         await self.store.save_result(job.job_id, result.status, result.model_dump(mode="json"))
         return result
 
@@ -574,8 +578,7 @@ def _success_message(outputs: list[OutputFile]) -> str:
     if failed:
         first = failed[0].error
         text += (
-            f" {len(failed)} of {len(outputs)} failed ({first.code if first else ''}); only the successful "
-            "ones are charged."
+            f" {len(failed)} of {len(outputs)} failed ({first.code if first else 'Unknown'}); see each output's error."
         )
     return text
 

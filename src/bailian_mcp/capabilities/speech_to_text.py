@@ -1,0 +1,329 @@
+"""Speech to text: Paraformer file transcription over the async `audio/asr/transcription` endpoint.
+
+One task transcribes up to 100 recordings. Each file is a subtask of its own: the task can
+succeed while some files fail, so every file comes back as its own output (a transcript, or
+the error that replaced it). The service answers with a URL per file pointing at a JSON
+transcript; the runner downloads those, and `finish` reads the text and timed sentences out
+of them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bailian_mcp import catalog
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.catalog import TranscriptionModel
+from bailian_mcp.dashscope.client import TaskSnapshot
+from bailian_mcp.dashscope.protocol import url_expiry
+from bailian_mcp.errors import InputError
+from bailian_mcp.inputs import LocalFile, audio_input
+from bailian_mcp.results import ErrorInfo, OutputFile, Segment
+
+PATH = "services/audio/asr/transcription"
+MODEL_NAMES = [m.name for m in catalog.models_for("speech_to_text")]
+MAX_FILES = max(m.max_files for m in catalog.models_for("speech_to_text") if isinstance(m, TranscriptionModel))
+LANGUAGES = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")
+SPEAKERS_MIN, SPEAKERS_MAX = 2, 100
+UNREADABLE = "TranscriptUnreadable"
+
+
+class SpeechToTextParams(Params):
+    audio: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            max_length=MAX_FILES,
+            description="The recordings to transcribe, 1-100 per call: http(s) URLs, oss:// URLs, or absolute "
+            "paths of local audio/video files inside the server's allowed folders (uploaded for you). "
+            "Each file at most 2 GB and 12 hours; wav, mp3, m4a, flac, ogg, opus, aac, amr, mp4, mov, ... "
+            "A single string is accepted too.",
+            examples=[["https://example.com/meeting.mp3"], ["/home/me/recordings/interview.wav"]],
+        ),
+    ]
+    model: Annotated[
+        str,
+        Field(
+            description="paraformer-v1: Chinese and English (default). paraformer-en-v1: English recordings. "
+            "paraformer-v2: many languages and dialects, with language_hints.",
+            json_schema_extra={"enum": MODEL_NAMES},
+        ),
+    ] = "paraformer-v1"
+    language_hints: Annotated[
+        list[str] | None,
+        Field(
+            description="Languages spoken in the recordings, to improve accuracy (paraformer-v2 and "
+            "paraformer-en-v1 only): zh Chinese, en English, ja Japanese, yue Cantonese, ko Korean, de German, "
+            "fr French, ru Russian. Leave out to detect automatically (paraformer-en-v1 assumes en).",
+            json_schema_extra={"items": {"type": "string", "enum": list(LANGUAGES)}},
+        ),
+    ] = None
+    diarization: Annotated[
+        bool,
+        Field(description="Tell speakers apart: each sentence gets a speaker_id (mono recordings only)."),
+    ] = False
+    speaker_count: Annotated[
+        int | None,
+        Field(
+            ge=SPEAKERS_MIN,
+            le=SPEAKERS_MAX,
+            description="With diarization: how many speakers there are (2-100), if known. Leave out to let the "
+            "service decide.",
+        ),
+    ] = None
+    disfluency_removal: Annotated[bool, Field(description="Drop filler words (um, uh, 嗯, 啊) from the text.")] = False
+
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """A single URL or path, or a list sent as a JSON string (as some MCP clients do), as a list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                decoded = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    'this looks like a JSON list but does not parse; send a list such as ["https://.../a.wav"]'
+                ) from None
+            return decoded
+        return [text]
+
+    @field_validator("language_hints", mode="before")
+    @classmethod
+    def _hints_one_or_many(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError('this looks like a JSON list but does not parse; send e.g. ["zh", "en"]') from None
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _audio_param(index: int, count: int) -> str:
+    return "audio" if count == 1 else f"audio[{index}]"
+
+
+def _file_urls(audio: list[str], model: TranscriptionModel, context: BuildContext) -> list[str | LocalFile]:
+    """Each input checked and turned into what the request carries (a URL, or a local file to upload)."""
+    if not audio:
+        raise InputError("audio", audio, "give at least one recording (an http(s) URL, oss:// URL or local path)")
+    if len(audio) > model.max_files:
+        raise InputError(
+            "audio",
+            f"{len(audio)} files",
+            f"{model.name} transcribes at most {model.max_files} files per call; split them over several calls",
+        )
+    references: list[str | LocalFile] = []
+    seen: dict[str, int] = {}
+    for index, value in enumerate(audio):
+        param = _audio_param(index, len(audio))
+        if not value.strip():
+            raise InputError(param, value, "give an http(s) URL, an oss:// URL or an absolute local file path")
+        reference = audio_input(value, context.input_roots, param=param)
+        key = f"sha256:{reference.sha256}" if isinstance(reference, LocalFile) else reference
+        if key in seen:
+            raise InputError(
+                param,
+                value,
+                f"this is the same recording as audio[{seen[key]}]; give each file once",
+            )
+        seen[key] = index
+        references.append(reference)
+    return references
+
+
+def _language_hints(params: SpeechToTextParams, model: TranscriptionModel) -> list[str]:
+    if not params.language_hints:
+        return list(model.default_language_hints)
+    if not model.supports_language_hints:
+        supported = ", ".join(
+            m.name
+            for m in catalog.models_for("speech_to_text")
+            if isinstance(m, TranscriptionModel) and m.supports_language_hints
+        )
+        raise InputError(
+            "language_hints",
+            params.language_hints,
+            f"{model.name} takes no language hints (it detects Chinese and English itself); "
+            f"use {supported} for hints, or leave language_hints out",
+        )
+    hints: list[str] = []
+    for hint in params.language_hints:
+        code = hint.strip().lower()
+        if code not in LANGUAGES:
+            raise InputError("language_hints", hint, f"language codes are {', '.join(LANGUAGES)}")
+        if code not in hints:
+            hints.append(code)
+    return hints
+
+
+def build(params: SpeechToTextParams, context: BuildContext) -> Request:
+    model = catalog.resolve("speech_to_text", params.model)
+    assert isinstance(model, TranscriptionModel)
+    if context.region not in model.regions:
+        raise InputError(
+            "model",
+            params.model,
+            f"file transcription ({model.name}) is offered only in {', '.join(model.regions)}, and this server "
+            f"uses {context.region}; set BAILIAN_REGION=cn-beijing with a Beijing API key",
+        )
+    if params.speaker_count is not None and not params.diarization:
+        raise InputError(
+            "speaker_count",
+            params.speaker_count,
+            "speaker_count applies only with diarization=true; set diarization or leave speaker_count out",
+        )
+    hints = _language_hints(params, model)
+    file_urls = _file_urls(params.audio, model, context)
+    parameters: dict[str, Any] = {
+        "diarization_enabled": params.diarization,
+        "disfluency_removal_enabled": params.disfluency_removal,
+    }
+    if params.speaker_count is not None:
+        parameters["speaker_count"] = params.speaker_count
+    if hints:
+        parameters["language_hints"] = hints
+    body = {"model": model.wire_name(context.region), "input": {"file_urls": file_urls}, "parameters": parameters}
+    return Request(model=model, path=PATH, body=body)
+
+
+def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
+    """Each entry of `output.results` (one per file): its transcript's URL, or the error of its subtask."""
+    end_time = snapshot.output.get("end_time")
+    outputs = []
+    for index, item in enumerate(snapshot.output.get("results") or []):
+        source = item.get("file_url")
+        url = item.get("transcription_url")
+        status = str(item.get("subtask_status") or "")
+        if url and status in ("SUCCEEDED", ""):
+            outputs.append(
+                OutputFile(
+                    index=index,
+                    kind="transcript",
+                    source=source,
+                    url=url,
+                    url_expires_at=url_expiry(url, end_time),
+                )
+            )
+        else:
+            error = ErrorInfo(
+                code=str(item.get("code") or (f"Subtask{status.title()}" if status else "Unknown")),
+                message=str(item.get("message") or "DashScope returned no transcript for this file."),
+            )
+            outputs.append(OutputFile(index=index, kind="transcript", source=source, error=error))
+    return outputs
+
+
+# ---------------------------------------------------------------------- the transcript file (§9)
+
+
+class _Sentence(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    begin_time: int
+    end_time: int
+    text: str = ""
+    speaker_id: int | None = None
+
+
+class _Channel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    channel_id: int = 0
+    text: str | None = None
+    sentences: list[_Sentence] = Field(default_factory=list)
+
+
+class _Properties(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    original_duration_in_milliseconds: int | None = None
+
+
+class _TranscriptFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    properties: _Properties = Field(default_factory=_Properties)
+    transcripts: list[_Channel] = Field(default_factory=list)
+
+
+def _problem(exc: ValidationError | OSError) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def read_transcript(output: OutputFile) -> OutputFile:
+    """`output` with the text, timed sentences and duration of its saved transcript JSON."""
+    if output.error is not None or output.path is None:
+        return output
+    path = Path(output.path)
+    if not path.is_file():
+        return output  # not saved (or removed since): the URL is still in the result
+    try:
+        data = _TranscriptFile.model_validate_json(path.read_bytes())
+    except (ValidationError, OSError) as exc:
+        return output.model_copy(
+            update={
+                "error": ErrorInfo(
+                    code=UNREADABLE,
+                    message=f"The transcript saved at {path} is not the JSON DashScope documents ({_problem(exc)}); "
+                    "the file and its URL are kept.",
+                )
+            }
+        )
+    texts = []
+    for channel in data.transcripts:
+        text = channel.text if channel.text is not None else "".join(s.text for s in channel.sentences)
+        if text.strip():
+            texts.append(text.strip())
+    sentences = [s for channel in data.transcripts for s in channel.sentences]
+    if len(data.transcripts) > 1:
+        sentences.sort(key=lambda s: (s.begin_time, s.end_time))  # channels interleaved into one timeline
+    segments = [
+        Segment(begin_ms=s.begin_time, end_ms=s.end_time, text=s.text, speaker_id=s.speaker_id) for s in sentences
+    ]
+    update: dict[str, Any] = {"text": "\n".join(texts), "segments": segments}
+    duration = data.properties.original_duration_in_milliseconds
+    if duration is not None:
+        update["duration_seconds"] = duration / 1000
+    return output.model_copy(update=update)
+
+
+def finish(outputs: list[OutputFile]) -> list[OutputFile]:
+    """Read every saved transcript; a file that is missing or unreadable never makes the job fail."""
+    return [read_transcript(output) for output in outputs]
+
+
+SPEECH_TO_TEXT = AsyncTaskCapability(
+    name="speech_to_text",
+    title="Speech to text",
+    description=(
+        "Transcribe recordings (speech in audio or video files) to text with Alibaba Bailian Paraformer. "
+        "Give 1-100 files per call as http(s) URLs, oss:// URLs, or absolute paths of local files inside the "
+        "server's allowed folders (uploaded for you); each file up to 2 GB and 12 hours. Returns, per file, the "
+        "whole text and timed sentences (begin/end in ms; speaker ids with diarization=true), saved as JSON; "
+        "a file that fails carries its own error while the others succeed. Models: paraformer-v1 for Chinese "
+        "and English (default), paraformer-en-v1 for English, paraformer-v2 for other languages with "
+        "language_hints. Beijing region only. Waits up to wait_seconds, then returns a task_id to pass to "
+        "get_task if still running. Costs money per second of audio (see cost)."
+    ),
+    params_model=SpeechToTextParams,
+    build=build,
+    parse=parse,
+    file_suffix=".json",
+    finish=finish,
+)
