@@ -7,7 +7,6 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -96,15 +95,6 @@ class Settings(BaseSettings):
     @property
     def resolved_base_url(self) -> str:
         return self.base_url or REGION_BASE_URLS[self.region]
-
-    @property
-    def resolved_websocket_url(self) -> str:
-        """`wss://host/api-ws/v1/inference` for the HTTP base URL's host (ws:// for plain http)."""
-        if self.websocket_url:
-            return self.websocket_url
-        parts = urlsplit(self.resolved_base_url)
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        return urlunsplit((scheme, parts.netloc, "/api-ws/v1/inference", "", ""))
 
     @property
     def allowed_input_roots(self) -> list[Path]:

@@ -148,17 +148,20 @@ async def preview_jpeg(path: Path, *, max_side: int, max_bytes: int) -> bytes | 
         return None
 
 
-def _wav_duration(data: bytes) -> float | None:
+def _wav_duration(data: bytes, size: int) -> float | None:
+    """Seconds of a WAV file of `size` bytes; a streamed header may carry a placeholder data length."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
     position, byte_rate = 12, 0
     while position + 8 <= len(data):
-        chunk, size = data[position : position + 4], int.from_bytes(data[position + 4 : position + 8], "little")
+        chunk, length = data[position : position + 4], int.from_bytes(data[position + 4 : position + 8], "little")
         if chunk == b"fmt ":
             byte_rate = int.from_bytes(data[position + 16 : position + 20], "little")
-        elif chunk == b"data" and byte_rate:
-            return round(size / byte_rate, 3)
-        position += 8 + size + (size & 1)
+        elif chunk == b"data":
+            available = size - (position + 8)
+            length = length if 0 < length <= available else available
+            return round(length / byte_rate, 3) if byte_rate else None
+        position += 8 + length + (length & 1)
     return None
 
 
@@ -200,7 +203,7 @@ def media_duration(path: Path) -> float | None:
         return None
     suffix = path.suffix.lower()
     if suffix == ".wav":
-        return _wav_duration(head)
+        return _wav_duration(head, size)
     if suffix == ".mp3":
         return _mp3_duration(head, size)
     if suffix in (".mp4", ".mov", ".m4a"):

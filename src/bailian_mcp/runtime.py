@@ -43,6 +43,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         limiter=submit_limiter(settings),
         region_hint=settings.region_hint(),
         timeout=settings.http_timeout,
+        websocket_url=settings.websocket_url,
     )
     store = JobStore(settings.job_db_path, base_url=settings.resolved_base_url)
     try:

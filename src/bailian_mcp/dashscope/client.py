@@ -16,16 +16,18 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from bailian_mcp import __version__
-from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope import errors, protocol
 from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.dashscope.sse import ServerEvent, iter_events
 from bailian_mcp.errors import ConfigurationError
 
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
@@ -92,6 +94,21 @@ class TaskSnapshot:
 
 
 ProgressHook = Callable[[TaskSnapshot], Awaitable[None]]
+T = TypeVar("T")
+
+
+@dataclass
+class _OpenStream:
+    """A streamed reply, read up to its first result: `first`, then the results still to come in `rest`."""
+
+    response: httpx.Response
+    first: dict[str, Any] | None = None
+    rest: AsyncGenerator[dict[str, Any], None] | None = None
+
+    async def aclose(self) -> None:
+        if self.rest is not None:
+            await self.rest.aclose()
+        await self.response.aclose()
 
 
 class DashScopeClient:
@@ -108,9 +125,11 @@ class DashScopeClient:
         poll: PollSchedule | None = None,
         region_hint: str = "",
         timeout: float = 60.0,
+        websocket_url: str | None = None,
     ) -> None:
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
+        self.websocket_url = websocket_url or protocol.websocket_url(self.base_url)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=10.0),
@@ -156,6 +175,12 @@ class DashScopeClient:
         headers.update(extra or {})
         return headers
 
+    def websocket_headers(self) -> dict[str, str]:
+        """Handshake headers for DashScope's WebSocket services (the key, never logged)."""
+        headers = self._headers()
+        del headers["Accept"]
+        return headers
+
     def _raise_for_reply(self, response: httpx.Response) -> dict[str, Any]:
         """Return the JSON body of a 200 reply, or raise the typed error the reply describes."""
         try:
@@ -185,29 +210,41 @@ class DashScopeClient:
             region_hint=self._region_hint,
         )
 
+    def _connection_error(self, exc: httpx.TransportError) -> errors.DashScopeConnectionError:
+        """A transport failure, saying whether the request may have been received."""
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return errors.DashScopeConnectionError(
+                f"Could not connect to DashScope at {self.base_url}: {type(exc).__name__} {exc}",
+                request_sent=False,
+            )
+        return errors.DashScopeConnectionError(
+            f"The connection to DashScope failed after the request was sent: {type(exc).__name__} {exc}",
+            request_sent=True,
+        )
+
     async def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         """One HTTP exchange; connection failures say whether the request may have been received."""
         try:
             response = await self._http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise errors.DashScopeConnectionError(
-                f"Could not connect to DashScope at {self.base_url}: {type(exc).__name__} {exc}",
-                request_sent=False,
-            ) from exc
         except httpx.TransportError as exc:
-            raise errors.DashScopeConnectionError(
-                f"The connection to DashScope failed after the request was sent: {type(exc).__name__} {exc}",
-                request_sent=True,
-            ) from exc
+            raise self._connection_error(exc) from exc
         return self._raise_for_reply(response)
 
     async def _retrying(
         self, method: str, url: str, *, idempotent: bool, deadline: float | None = None, **kwargs: Any
     ) -> dict[str, Any]:
+        return await self._with_retries(
+            lambda: self._send(method, url, **kwargs), idempotent=idempotent, deadline=deadline
+        )
+
+    async def _with_retries(
+        self, attempt_once: Callable[[], Awaitable[T]], *, idempotent: bool, deadline: float | None = None
+    ) -> T:
+        """Run `attempt_once` until it succeeds or fails in a way the retry rules do not repeat."""
         attempt = 0
         while True:
             try:
-                return await self._send(method, url, **kwargs)
+                return await attempt_once()
             except errors.DashScopeError as exc:
                 if not self._may_retry(exc, idempotent) or attempt + 1 >= self.retry.attempts:
                     raise
@@ -241,6 +278,113 @@ class DashScopeClient:
         if bucket:
             await self.limiter.acquire(bucket)
         return await self._retrying("POST", self.url(path), idempotent=False, json=body, headers=request_headers)
+
+    async def stream(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        bucket: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """A streamed service call (`POST {base}/{path}` as SSE): yields each `event:result`'s data as it arrives.
+
+        An `event:error` raises the typed error for the status in its `:HTTP_STATUS/NNN` line (400
+        when there is none); a refusal before the stream (a JSON error reply) raises as `call` does.
+        Retried like `call`: only while nothing can have been created — a connection that failed
+        before sending, or a throttled (429) refusal, also one sent as the stream's first event. A
+        connection that drops once the stream has begun raises `DashScopeConnectionError` with
+        `request_sent=True` and is never re-sent. A plain JSON 200 reply is yielded as one result.
+        """
+        request_headers = self._headers(
+            {
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream",
+                "X-DashScope-SSE": "enable",
+                **(headers or {}),
+            }
+        )
+        if bucket:
+            await self.limiter.acquire(bucket)
+        url = self.url(path)
+        opened = await self._with_retries(lambda: self._open_stream(url, body, request_headers), idempotent=False)
+        try:
+            if opened.first is not None:
+                yield opened.first
+            if opened.rest is not None:
+                async for data in opened.rest:
+                    yield data
+        finally:
+            with anyio.CancelScope(shield=True):
+                await opened.aclose()
+
+    async def _open_stream(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> _OpenStream:
+        """Send the request and read up to the first result, so that a refusal is raised (and maybe retried)."""
+        request = self._http.build_request("POST", url, json=body, headers=headers)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc) from exc
+        opened = _OpenStream(response)
+        try:
+            if response.status_code != 200 or "application/json" in response.headers.get("content-type", ""):
+                try:
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    raise self._connection_error(exc) from exc
+                opened.first = self._raise_for_reply(response)
+                return opened
+            opened.rest = self._results(response)
+            opened.first = await anext(opened.rest, None)
+            return opened
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await opened.aclose()
+            raise
+
+    async def _results(self, response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
+        async with aclosing(self._lines(response)) as lines, aclosing(iter_events(lines)) as events:
+            async for event in events:
+                data = self._event_data(event, response)
+                if data is not None:
+                    yield data
+
+    @staticmethod
+    async def _lines(response: httpx.Response) -> AsyncGenerator[str, None]:
+        try:
+            async for line in response.aiter_lines():
+                yield line
+        except httpx.TransportError as exc:
+            raise errors.DashScopeConnectionError(
+                f"The connection to DashScope dropped in the middle of the stream: {type(exc).__name__} {exc}",
+                request_sent=True,
+            ) from exc
+
+    def _event_data(self, event: ServerEvent, response: httpx.Response) -> dict[str, Any] | None:
+        """A result event's data; an error event raised as its typed error; other events skipped (None)."""
+        try:
+            data = json.loads(event.data)
+        except json.JSONDecodeError:
+            data = None
+        if event.event == "error":
+            status = event.status if event.status is not None and event.status >= 400 else 400
+            if not isinstance(data, dict):
+                data = {"code": "Unknown", "message": event.data[:200]}
+            raise errors.from_reply(
+                status,
+                data.get("code"),
+                data.get("message") or data.get("msg"),
+                data.get("request_id") or response.headers.get("x-request-id"),
+                region_hint=self._region_hint,
+            )
+        if event.event not in ("result", "message"):
+            return None
+        if not isinstance(data, dict):
+            raise errors.DashScopeConnectionError(
+                f"DashScope sent a stream event whose data is not a JSON object: {event.data[:200]!r}",
+                request_sent=True,
+            )
+        return data
 
     async def submit(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 SERVICE_TZ = timezone(timedelta(hours=8))  # submit_time/end_time are Beijing time, without an offset
 RESULT_TTL = timedelta(hours=24)
@@ -32,3 +32,13 @@ def url_expiry(url: str, end_time: str | None = None) -> str | None:
             return None
         moment = ended + RESULT_TTL
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+WEBSOCKET_PATH = "/api-ws/v1/inference"
+
+
+def websocket_url(base_url: str) -> str:
+    """`wss://host/api-ws/v1/inference` for an HTTP base URL's host (`ws://` for plain http)."""
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
+    return urlunsplit((scheme, parts.netloc, WEBSOCKET_PATH, "", ""))
