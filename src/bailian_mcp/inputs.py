@@ -79,16 +79,16 @@ def confine(value: str, roots: Sequence[Path], *, param: str) -> Path:
         raise InputError(param, value, "give an absolute path (or an http(s) URL, or a data: URI)")
     real = candidate.resolve()
     allowed = [root.resolve() for root in roots]
-    for root in allowed:
-        if real == root or not real.is_relative_to(root):
-            continue
-        if any(part.startswith(".") for part in real.relative_to(root).parts):
+    containing = [root for root in allowed if real != root and real.is_relative_to(root)]
+    visible = [root for root in containing if not any(p.startswith(".") for p in real.relative_to(root).parts)]
+    if not visible:
+        if containing:
             raise InputError(param, value, "hidden files and folders (names starting with '.') are never read")
-        if not real.is_file():
-            raise InputError(param, value, "no such file")
-        return real
-    shown = ", ".join(str(r) for r in allowed) or "(none configured)"
-    raise InputError(param, value, f"local files must be inside BAILIAN_INPUT_ROOTS: {shown}")
+        shown = ", ".join(str(r) for r in allowed) or "(none configured)"
+        raise InputError(param, value, f"local files must be inside BAILIAN_INPUT_ROOTS: {shown}")
+    if not real.is_file():
+        raise InputError(param, value, "no such file")
+    return real
 
 
 def _hash(data: bytes) -> str:
@@ -103,7 +103,9 @@ def _check_image(data: bytes, rule: InputImageRule, *, param: str, value: str) -
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt, width, height = image.format or "", image.width, image.height
-    except (UnidentifiedImageError, OSError):
+    except Image.DecompressionBombError:
+        raise InputError(param, value, f"the image has far too many pixels; allowed: {rule.describe()}") from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise InputError(param, value, f"this is not an image; allowed: {rule.describe()}") from None
     if fmt not in rule.formats:
         raise InputError(param, value, f"the image is {fmt}; allowed: {rule.describe()}")
@@ -155,7 +157,7 @@ def image_input(value: str, rule: InputImageRule, roots: Sequence[Path], *, para
     if lowered.startswith(("http://", "https://")):
         return InputImage(_public_url(text, param), None)
     if lowered.startswith("oss://"):
-        return InputImage(text, None)
+        return InputImage("oss://" + text[6:], None)
     if lowered.startswith("data:"):
         data = _decode_data_uri(text, param)
         _check_image(data, rule, param=param, value=value)
@@ -174,7 +176,7 @@ def audio_input(value: str, roots: Sequence[Path], *, param: str) -> str | Local
     if lowered.startswith(("http://", "https://")):
         return _public_url(text, param)
     if lowered.startswith("oss://"):
-        return text
+        return "oss://" + text[6:]
     if lowered.startswith("data:"):
         raise InputError(
             param,

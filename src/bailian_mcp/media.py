@@ -168,7 +168,7 @@ def _wav_duration(data: bytes, size: int) -> float | None:
 def _mp4_duration(data: bytes) -> float | None:
     """Duration from the `mvhd` box (inside `moov`) of an MP4 file."""
     index = data.find(b"mvhd")
-    if index < 4:
+    if index < 4 or len(data) < index + 36:
         return None
     version = data[index + 4]
     if version == 1:
@@ -185,7 +185,9 @@ _MP3_BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 25
 
 def _mp3_duration(data: bytes, size: int) -> float | None:
     """Estimate from the first MPEG-1 Layer III frame's bitrate (exact for constant bitrate)."""
-    start = 10 + int.from_bytes(bytes(b & 0x7F for b in data[6:10]), "big") if data[:3] == b"ID3" else 0
+    start = 0
+    if data[:3] == b"ID3":  # skip the ID3v2 tag: its size is four 7-bit ("syncsafe") bytes
+        start = 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(data[6:10]))
     for position in range(start, min(len(data) - 4, start + 4096)):
         if data[position] == 0xFF and data[position + 1] & 0xFE == 0xFA:
             bitrate = _MP3_BITRATES_KBPS[data[position + 2] >> 4] if data[position + 2] >> 4 < 15 else 0

@@ -61,11 +61,11 @@ class TextToVideoParams(Params):
 
 
 def nearest_size(width: int, height: int, sizes: tuple[str, ...]) -> str:
-    """The allowed size closest in shape first, then in pixel count."""
+    """The allowed size closest in shape and pixel count together (log ratios, added)."""
 
-    def distance(size: str) -> tuple[float, float]:
+    def distance(size: str) -> float:
         w, h = (int(side) for side in size.split("*"))
-        return abs(math.log((w / h) / (width / height))), abs(math.log((w * h) / (width * height)))
+        return abs(math.log((w / h) / (width / height))) + abs(math.log((w * h) / (width * height)))
 
     return min(sizes, key=distance)
 
