@@ -62,7 +62,7 @@ class TokenPrice:
             return None
         amount = (tokens_in * self.input_per_million + tokens_out * self.output_per_million) / 1_000_000
         return Cost(
-            amount=round(amount, 6),
+            amount=round(amount, 8),
             currency=self.currency,
             basis=f"{tokens_in} input + {tokens_out} output tokens at {self.describe()}",
         )

@@ -180,7 +180,7 @@ class Runner:
                 _error_dict(exc),
                 SubmitUncertainError(
                     f"{exc} The request may have reached DashScope, so it was not re-sent (that could pay twice). "
-                    f"Job {job.job_id} is recorded as SUBMIT_UNCERTAIN; list_tasks shows tasks DashScope created."
+                    f"Job {job.job_id} is recorded as SUBMIT_UNCERTAIN; {_where_to_look(job)}."
                 ),
             )
         elif isinstance(exc, errors.DashScopeError):
@@ -539,6 +539,12 @@ def _numbers(usage: Any) -> dict[str, float]:
     return {k: float(v) for k, v in dict(usage).items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
+def _where_to_look(job: Job) -> str:
+    if isinstance(CAPABILITIES.get(job.capability), AsyncTaskCapability):
+        return "list_tasks shows the tasks DashScope created"
+    return "DashScope may have done (and charged) it"
+
+
 def _error_dict(exc: errors.DashScopeError) -> dict[str, Any]:
     return {"code": exc.code or type(exc).__name__, "message": str(exc)}
 
@@ -591,6 +597,8 @@ def _exchange_message(capability: str, outputs: list[OutputFile], outcome: Outco
         )
     if outputs:
         return _success_message(outputs)
+    if outcome.finish_reason == "length":
+        return "Stopped at max_tokens (finish_reason length): raise max_tokens for a longer answer."
     return f"Done ({outcome.finish_reason or 'stop'})."
 
 
