@@ -118,9 +118,10 @@ def generation_tool(capability: Capability, settings: Settings) -> Tool:
     async def generate(ctx: Context, **raw: Any) -> CallToolResult:
         services = _services(ctx)
         try:
-            arguments = parse_params(arguments_model, raw).model_dump()
-            wait_seconds = arguments.pop("wait_seconds")
-            params = capability.params_model.model_construct(**arguments)  # validated just above
+            arguments = parse_params(arguments_model, raw)
+            wait_seconds: int = getattr(arguments, "wait_seconds")  # noqa: B009 (a field of the derived model)
+            fields = {name: getattr(arguments, name) for name in capability.params_model.model_fields}
+            params = capability.params_model.model_construct(**fields)  # validated just above
             result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
         except BailianError as exc:
             raise ToolError(str(exc)) from exc
