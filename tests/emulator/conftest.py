@@ -1,9 +1,13 @@
-"""Fixtures for the emulator tests: an in-process emulator on a fake clock, and helpers."""
+"""Fixtures for the emulator tests: an in-process emulator on a fake clock, a loopback file
+server for URL inputs, and helpers."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+import io
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,13 @@ KEY = "sk-emulator-test"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ASYNC = {**AUTH, "X-DashScope-Async": "enable"}
 T2I = "/api/v1/services/aigc/text2image/image-synthesis"
+TEXTGEN = "/api/v1/services/aigc/text-generation/generation"
+MULTIMODAL = "/api/v1/services/aigc/multimodal-generation/generation"
+I2I = "/api/v1/services/aigc/image2image/image-synthesis"
+T2V = "/api/v1/services/aigc/video-generation/video-synthesis"
+ASR = "/api/v1/services/audio/asr/transcription"
+UPLOADS = "/api/v1/uploads"
+RESOLVE = {"X-DashScope-OssResourceResolve": "enable"}
 RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "spec" / "recordings"
 
 
@@ -72,7 +83,9 @@ class Emulator:
         return str((await self.task(task_id))["output"]["task_status"])
 
 
-FAST = EmulatorConfig(pending_seconds=1.0, running_seconds=2.0, submit_rps=0, max_concurrent_tasks=0)
+FAST = EmulatorConfig(
+    pending_seconds=1.0, running_seconds=2.0, submit_rps=0, max_concurrent_tasks=0, stream_chunk_seconds=0
+)
 """Default for in-process tests: known durations, no throttling, no queueing."""
 
 MakeEmulator = Callable[..., Awaitable[Emulator]]
@@ -105,3 +118,65 @@ def recordings() -> Path:
     if not RECORDINGS.is_dir():
         pytest.skip(f"recordings folder not found: {RECORDINGS}")
     return RECORDINGS
+
+
+def picture(width: int, height: int, kind: str = "PNG", colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    """An encoded picture of one colour."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L" if kind == "GIF" else "RGB", (width, height), colour[0] if kind == "GIF" else colour).save(out, kind)
+    return out.getvalue()
+
+
+class FileServer:
+    """Serves in-memory files over real HTTP on 127.0.0.1 (never the network), for URL inputs.
+
+    Unknown paths answer 404; ``requests`` counts the GETs per path."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.requests: dict[str, int] = {}
+        files, requests = self.files, self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                requests[self.path] = requests.get(self.path, 0) + 1
+                data = files.get(self.path)
+                if data is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="test-files", daemon=True)
+        self._thread.start()
+        self.root = f"http://127.0.0.1:{self._server.server_port}"
+
+    def add(self, name: str, data: bytes) -> str:
+        """Serve ``data`` at ``/name``; returns its URL."""
+        self.files["/" + name] = data
+        return f"{self.root}/{name}"
+
+    def url(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def files() -> Iterator[FileServer]:
+    server = FileServer()
+    yield server
+    server.close()

@@ -1,4 +1,4 @@
-"""A local look-alike of the DashScope HTTP service, for offline runs and tests.
+"""A local look-alike of the DashScope service, for offline runs and tests.
 
 It implements the service's rules on its own (it imports nothing else from
 ``bailian_mcp``), answering with the real envelopes, statuses and task
@@ -10,9 +10,35 @@ lifecycle of ``shared/spec/dashscope-protocol.md``::
         ...  # point a client at emu.base_url ("http://127.0.0.1:PORT/api/v1")
         emu.state.requests  # every request it received
 
+Services (each module's docstring has its rules):
+
+* `text2image` — ``POST /api/v1/services/aigc/text2image/image-synthesis`` (async)
+* `textgen` — ``POST /api/v1/services/aigc/text-generation/generation`` (sync, SSE streaming)
+* `image_edit` — ``POST /api/v1/services/aigc/multimodal-generation/generation`` (sync qwen-image-edit,
+  and qwen-image)
+* `image2image` — ``POST /api/v1/services/aigc/image2image/image-synthesis`` (async wanx2.1-imageedit)
+* `video` — ``POST /api/v1/services/aigc/video-generation/video-synthesis`` (async, real MP4s)
+* `transcription` — ``POST /api/v1/services/audio/asr/transcription`` (async Paraformer)
+* `tts` — WebSocket ``/api-ws/v1/inference`` (Sambert; the SDK's ``base_websocket_api_url`` is
+  ``ws://HOST:PORT/api-ws/v1/inference``)
+* `task_api` — ``/api/v1/tasks``, ``/api/v1/tasks/{id}`` (GET or POST), ``/api/v1/tasks/{id}/cancel``
+* `uploads` — ``GET /api/v1/uploads?action=getPolicy``, the form upload ``POST /__oss__/upload``,
+  then ``oss://`` keys; results are served by `results` at ``/results/...`` (signed URLs)
+
 Emulator-only endpoints (no key): ``GET``/``DELETE /__emulator__/requests``,
-``GET /__emulator__/health``. Test triggers for failures are listed in
-`bailian_mcp.emulator.text2image`.
+``GET /__emulator__/health``.
+
+Test triggers, written into a prompt or text:
+
+``[emulator:inspect]``
+    400 ``DataInspectionFailed`` on every service that takes a prompt.
+``[emulator:fail]`` / ``[emulator:partial]``
+    An async image or video task ends FAILED (``InternalError.Algo``) / SUCCEEDS with its last
+    picture failed; a qwen-image-edit call answers 500 ``InternalError.Algo``.
+``[emulator:stream-error]``
+    A streamed text generation fails midway with an ``InternalError`` event.
+``[emulator:tts-drop]``
+    A speech synthesis closes its WebSocket after the first audio frame.
 """
 
 from .app import create_app

@@ -1,7 +1,9 @@
-"""The ASGI app: DashScope routes, OSS-like result files and the emulator's control endpoints.
+"""The ASGI app: DashScope routes (HTTP and WebSocket), OSS-like result files and uploads,
+and the emulator's control endpoints.
 
 A capability plugs in by adding its routes to `_SERVICE_ROUTES` (for an async
-service, ``task_api.submit_route(path, kind)`` builds its submit endpoint).
+service, ``task_api.submit_route(path, kind)`` builds its submit endpoint; its
+kind's ``plan`` may be a coroutine when it must read input files).
 """
 
 from __future__ import annotations
@@ -15,14 +17,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import results, task_api, text2image
+from . import image2image, image_edit, results, task_api, text2image, textgen, transcription, tts, uploads, video
 from .config import DEFAULT_CONFIG, EmulatorConfig
 from .envelope import ServiceError, error_response
 from .gateway import authenticate
 from .reqlog import CONTROL_PREFIX, RequestLogMiddleware
 from .state import EmulatorState, emulator_state
 
-_SERVICE_ROUTES: list[BaseRoute] = [*text2image.ROUTES]
+_SERVICE_ROUTES: list[BaseRoute] = [
+    *text2image.ROUTES,
+    *textgen.ROUTES,
+    *image_edit.ROUTES,
+    *image2image.ROUTES,
+    *video.ROUTES,
+    *transcription.ROUTES,
+    *uploads.ROUTES,
+    *tts.ROUTES,
+]
 
 
 async def _requests(request: Request) -> Response:

@@ -29,15 +29,42 @@ class EmulatorConfig:
     task_ttl_seconds: float = 86400.0
     """After this long from submission a task id answers UNKNOWN."""
     public_base_url: str | None = None
-    """Root under which result URLs are addressed (``{root}/results/...``), e.g.
-    ``http://127.0.0.1:8000``; default: the root of the request that reads the task."""
+    """Root under which result URLs and the upload host are addressed (``{root}/results/...``,
+    ``{root}/__oss__/upload``), e.g. ``http://127.0.0.1:8000``; default: the root of the request."""
+    stream_chunk_seconds: float = 0.02
+    """Pause between two SSE events of a streamed text generation, and between two audio
+    frames of a speech synthesis."""
+    upload_ttl_seconds: float = 172800.0
+    """How long an uploaded file can be referenced as ``oss://<key>`` (the real service: 48 h)."""
+    upload_max_file_mb: int = 100
+    """``max_file_size_mb`` of an upload policy: larger files are refused by the upload host."""
+    upload_capacity_mb: int = 1024
+    """All live uploads together stay under this (they are kept in memory)."""
+    fetch_timeout_seconds: float = 10.0
+    """Timeout for downloading an input file given by URL (images to edit, audio to transcribe)."""
+    ws_idle_seconds: float = 23.0
+    """A speech-synthesis WebSocket that receives no ``run-task`` for this long fails and closes."""
 
     def __post_init__(self) -> None:
-        for name in ("pending_seconds", "running_seconds", "submit_rps", "result_url_ttl_seconds"):
+        for name in (
+            "pending_seconds",
+            "running_seconds",
+            "submit_rps",
+            "result_url_ttl_seconds",
+            "stream_chunk_seconds",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"EmulatorConfig.{name} must be >= 0")
-        if self.task_ttl_seconds <= 0:
-            raise ValueError("EmulatorConfig.task_ttl_seconds must be > 0")
+        for name in (
+            "task_ttl_seconds",
+            "upload_ttl_seconds",
+            "upload_max_file_mb",
+            "upload_capacity_mb",
+            "fetch_timeout_seconds",
+            "ws_idle_seconds",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"EmulatorConfig.{name} must be > 0")
         if self.max_concurrent_tasks < 0:
             raise ValueError("EmulatorConfig.max_concurrent_tasks must be >= 0")
 

@@ -1,18 +1,19 @@
-"""Checks every DashScope endpoint makes before its own rules: key, async header, body envelope."""
+"""Checks every DashScope endpoint makes before its own rules: key, async/SSE headers, body envelope."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from .config import EmulatorConfig
 from .envelope import ServiceError
+from .sources import OFFLINE, Sources, sources_for
 
 
-def authenticate(request: Request, config: EmulatorConfig) -> str:
+def authenticate(request: HTTPConnection, config: EmulatorConfig) -> str:
     """The caller's API key, or 401 ``InvalidApiKey`` (protocol §11.1)."""
     header = request.headers.get("authorization", "").strip()
     scheme, _, token = header.partition(" ")
@@ -30,6 +31,20 @@ def require_async(request: Request) -> None:
         raise ServiceError(403, "AccessDenied", "current user api does not support synchronous calls.")
 
 
+def require_sync(request: Request) -> None:
+    """Synchronous-only services refuse ``X-DashScope-Async: enable`` (protocol §2.1, §11.1)."""
+    if request.headers.get("x-dashscope-async", "").strip().lower() == "enable":
+        raise ServiceError(403, "AccessDenied", "Current user api does not support asynchronous calls.")
+
+
+def wants_sse(request: Request) -> bool:
+    """``X-DashScope-SSE: enable`` or ``Accept: text/event-stream`` asks for a stream (protocol §1.3)."""
+    return (
+        request.headers.get("x-dashscope-sse", "").strip().lower() == "enable"
+        or "text/event-stream" in request.headers.get("accept", "").lower()
+    )
+
+
 @dataclass(frozen=True)
 class ServiceCall:
     """The native request envelope ``{"model", "input", "parameters"}`` (protocol §1.4)."""
@@ -37,6 +52,8 @@ class ServiceCall:
     model: str
     input: dict[str, Any]
     parameters: dict[str, Any]
+    sources: Sources = field(default=OFFLINE, compare=False)
+    """Where the request's input files (URLs, ``oss://`` keys) are read from."""
 
 
 _ILLEGAL_INPUT = ServiceError(400, "BadRequest.IllegalInput", "The input parameter requires json format.")
@@ -61,4 +78,4 @@ async def read_service_call(request: Request) -> ServiceCall:
         parameters = {}
     if not isinstance(payload, dict) or not isinstance(parameters, dict):
         raise _ILLEGAL_INPUT
-    return ServiceCall(model, payload, parameters)
+    return ServiceCall(model, payload, parameters, sources_for(request))

@@ -5,7 +5,9 @@ Each entry: ``method``, ``path``, ``query`` (dict of first values), ``headers``
 ``X-DashScope-*`` header, lower-cased names; the key shown as ``Bearer ***``),
 ``body`` (the parsed JSON, or ``None`` when empty or not JSON), ``status`` (the
 response status, ``None`` until it is sent) and ``time`` (epoch seconds).
-Requests to the emulator's own ``/__emulator__/`` endpoints are not recorded.
+Requests to the emulator's own ``/__emulator__/`` endpoints are not recorded. A WebSocket
+handshake is recorded with method ``WEBSOCKET`` and status 101 when accepted (403 when
+closed before acceptance, or the status of a denial response); its messages are not.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class RequestLog:
     def record(self, scope: Scope, body: bytes) -> dict[str, Any]:
         """Append the entry for a request; the caller fills in ``status`` later."""
         entry = {
-            "method": scope["method"],
+            "method": scope.get("method", "WEBSOCKET"),
             "path": scope["path"],
             "query": dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
             "headers": _selected_headers(scope),
@@ -61,8 +63,10 @@ def _selected_headers(scope: Scope) -> dict[str, str]:
 
 
 def _json_or_none(body: bytes) -> Any:
+    if body.lstrip()[:1] not in (b"{", b"["):
+        return None
     try:
-        return json.loads(body) if body else None
+        return json.loads(body)
     except ValueError:
         return None
 
@@ -75,8 +79,11 @@ class RequestLogMiddleware:
         self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await self._handshake(scope, receive, send)
             return
         chunks: list[bytes] = []
         while True:
@@ -103,3 +110,18 @@ class RequestLogMiddleware:
             await send(message)
 
         await self.app(scope, replay, send_and_note_status)
+
+    async def _handshake(self, scope: Scope, receive: Receive, send: Send) -> None:
+        entry = self.log.record(scope, b"")
+
+        async def send_and_note_status(message: Message) -> None:
+            if entry["status"] is None:
+                if message["type"] == "websocket.accept":
+                    entry["status"] = 101
+                elif message["type"] == "websocket.close":
+                    entry["status"] = 403
+                elif message["type"] == "websocket.http.response.start":
+                    entry["status"] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_and_note_status)

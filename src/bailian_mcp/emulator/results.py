@@ -2,49 +2,49 @@
 
 A result URL is ``{root}/results/{task_id}/{name}?Expires=…&OSSAccessKeyId=emulator&Signature=…``
 where ``root`` is ``EmulatorConfig.public_base_url`` or the root of the request
-that read the task. Files are numbered from 1 (``1.png``, ``2.png`` …).
+that read the task. Files are numbered from 1 (``1.png``, ``2.png`` …). Synchronous
+answers (image editing) file their results in `outputs.OutputStore` and are served
+the same way, under their output id instead of a task id.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .envelope import new_request_id
+from .oss import oss_error, oss_request_id
+from .outputs import Output
 from .state import EmulatorState, emulator_state
-from .tasks import Task
+from .tasks import ResultFile, Task
 
 RESULTS_PREFIX = "results"
+
+
+def _signed_urls(state: EmulatorState, owner: str, files: Sequence[ResultFile], made_at: float, root: str) -> list[str]:
+    expires = int(state.epoch(made_at) + state.config.result_url_ttl_seconds)
+    base = f"{root.rstrip('/')}/{RESULTS_PREFIX}"
+    return [state.signer.url(base, f"{owner}/{file.name}", expires) for file in files]
 
 
 def result_urls(state: EmulatorState, task: Task, root: str) -> list[str]:
     """The signed URL of each of a finished task's files; stable across queries."""
     assert task.ends_at is not None
-    expires = int(state.epoch(task.ends_at) + state.config.result_url_ttl_seconds)
-    base = f"{root.rstrip('/')}/{RESULTS_PREFIX}"
-    return [state.signer.url(base, f"{task.task_id}/{file.name}", expires) for file in task.job.files]
+    return _signed_urls(state, task.task_id, task.job.files, task.ends_at, root)
+
+
+def output_urls(state: EmulatorState, output: Output, root: str) -> list[str]:
+    """The signed URL of each file of a synchronous answer."""
+    return _signed_urls(state, output.output_id, output.files, output.made_at, root)
 
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _oss_request_id() -> str:
-    return new_request_id().replace("-", "").upper()[:24]
-
-
-def _oss_error(status: int, code: str, message: str, **extra: str) -> Response:
-    request_id = _oss_request_id()
-    fields = {"Code": code, "Message": message, "RequestId": request_id, "HostId": "emulator", **extra}
-    xml = "".join(f"  <{name}>{escape(value)}</{name}>\n" for name, value in fields.items())
-    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n{xml}</Error>\n'
-    return Response(body, status, media_type="application/xml", headers={"x-oss-request-id": request_id})
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -71,10 +71,10 @@ async def serve_result(request: Request) -> Response:
     expires_text = request.query_params.get("Expires", "")
     signature = request.query_params.get("Signature")
     if not expires_text.isdigit() or signature is None or "OSSAccessKeyId" not in request.query_params:
-        return _oss_error(403, "AccessDenied", "You have no right to access this object because of bucket acl.")
+        return oss_error(403, "AccessDenied", "You have no right to access this object because of bucket acl.")
     expires = int(expires_text)
     if not state.signer.verify(key, expires, signature):
-        return _oss_error(
+        return oss_error(
             403,
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. "
@@ -83,15 +83,17 @@ async def serve_result(request: Request) -> Response:
     moment = state.now()
     now = state.epoch(moment)
     if now > expires:
-        return _oss_error(403, "AccessDenied", "Request has expired.", Expires=_iso(expires), ServerTime=_iso(now))
+        return oss_error(403, "AccessDenied", "Request has expired.", Expires=_iso(expires), ServerTime=_iso(now))
     task = state.tasks.get(task_id, moment)
     file = None
     if task is not None and task.progress(moment).status == "SUCCEEDED":
         file = next((candidate for candidate in task.job.files if candidate.name == name), None)
+    elif task is None:
+        file = state.outputs.file(task_id, name, moment)
     if file is None:
-        return _oss_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
+        return oss_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
     content = await anyio.to_thread.run_sync(file.render)
-    headers = {"Accept-Ranges": "bytes", "x-oss-request-id": _oss_request_id()}
+    headers = {"Accept-Ranges": "bytes", "x-oss-request-id": oss_request_id()}
     range_header = request.headers.get("range")
     if range_header is None:
         return Response(content, 200, media_type=file.media_type, headers=headers)

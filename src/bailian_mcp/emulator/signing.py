@@ -1,4 +1,5 @@
-"""OSS-style signed result URLs: ``?Expires=<epoch s>&OSSAccessKeyId=emulator&Signature=<hmac>``."""
+"""OSS-style signatures: result URLs (``?Expires=<epoch s>&OSSAccessKeyId=emulator&Signature=<hmac>``)
+and the upload policies of the form-upload flow."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ class UrlSigner:
     def __init__(self, secret: bytes | None = None) -> None:
         self._secret = secret or secrets.token_bytes(32)
 
+    def mac(self, text: str) -> str:
+        """Base64 HMAC-SHA1 of ``text``, as OSS signs (a form upload signs its base64 policy)."""
+        digest = hmac.new(self._secret, text.encode(), hashlib.sha1).digest()
+        return base64.b64encode(digest).decode()
+
     def signature(self, key: str, expires: int) -> str:
-        mac = hmac.new(self._secret, f"GET\n{expires}\n/{key}".encode(), hashlib.sha1)
-        return base64.b64encode(mac.digest()).decode()
+        return self.mac(f"GET\n{expires}\n/{key}")
 
     def verify(self, key: str, expires: int, signature: str) -> bool:
         return hmac.compare_digest(self.signature(key, expires), signature)

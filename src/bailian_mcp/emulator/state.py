@@ -10,14 +10,16 @@ from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from .config import EmulatorConfig
+from .outputs import OutputStore
 from .ratelimit import SubmitLimiter
 from .reqlog import RequestLog
 from .signing import UrlSigner
 from .tasks import TaskStore
+from .upload_store import UploadStore
 
 
 class EmulatorState:
-    """Config, clock, tasks, throttling, URL signing and the request log.
+    """Config, clock, tasks, synchronous outputs, uploads, throttling, URL signing and the request log.
 
     ``clock`` is a monotonic time source in seconds (tests pass a fake one);
     wall-clock times are that clock shifted to the epoch when the state is made.
@@ -28,6 +30,8 @@ class EmulatorState:
         self._clock = clock
         self._epoch_offset = time.time() - clock()
         self.tasks = TaskStore(config)
+        self.outputs = OutputStore(config.result_url_ttl_seconds)
+        self.uploads = UploadStore(config.upload_ttl_seconds, config.upload_capacity_mb * 1024 * 1024)
         self.limiter = SubmitLimiter(config.submit_rps)
         self.signer = UrlSigner()
         self.log = RequestLog(lambda: self.epoch(self.now()))

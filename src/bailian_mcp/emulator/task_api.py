@@ -1,7 +1,8 @@
 """The async task protocol (protocol §2): submit to a service, query, cancel, list.
 
 Services plug in as a `TaskKind` (their models and a ``plan`` that validates a
-request into a `TaskJob`); `submit_route` turns one into its
+request into a `TaskJob`, directly or as a coroutine when it must read input
+files first); `submit_route` turns one into its
 ``POST /api/v1/services/...`` endpoint. Everything after submission is the same
 for every kind and lives here.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -44,7 +45,7 @@ class TaskKind(Protocol):
     def models(self) -> Collection[str]:
         """Model names the endpoint accepts; others get 400 "Model not exist."."""
 
-    def plan(self, call: ServiceCall) -> TaskJob:
+    def plan(self, call: ServiceCall) -> TaskJob | Awaitable[TaskJob]:
         """Validate a request for one of ``models``; raise `ServiceError` to refuse it."""
 
 
@@ -63,7 +64,8 @@ def submit_route(service: str, kind: TaskKind) -> Route:
         call = await read_service_call(request)
         if call.model not in kind.models:
             raise invalid_parameter("Model not exist.")
-        job = kind.plan(call)
+        planned = kind.plan(call)
+        job = await planned if isinstance(planned, Awaitable) else planned
         now = state.now()
         if not state.limiter.admit((api_key, call.model), now):
             raise ServiceError(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
@@ -76,7 +78,7 @@ def submit_route(service: str, kind: TaskKind) -> Route:
     return Route(f"{API_PREFIX}/services/{service}", submit, methods=["POST"])
 
 
-def _result_root(request: Request, state: EmulatorState) -> str:
+def result_root(request: Request, state: EmulatorState) -> str:
     return state.config.public_base_url or str(request.base_url)
 
 
@@ -121,7 +123,7 @@ async def get_task(request: Request) -> Response:
     task = state.tasks.get(task_id, now)
     if task is None:
         return json_response({"request_id": new_request_id(), "output": {"task_id": task_id, "task_status": "UNKNOWN"}})
-    return json_response(task_body(state, task, now, _result_root(request, state)))
+    return json_response(task_body(state, task, now, result_root(request, state)))
 
 
 async def cancel_task(request: Request) -> Response:

@@ -35,7 +35,6 @@ Test triggers — put one of these anywhere in ``input.prompt``:
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +43,8 @@ from typing import Any
 from .envelope import ServiceError, invalid_parameter
 from .gateway import ServiceCall
 from .images import render_png
+from .params import flag, free_size, is_int, listed_size, optional_text, required_text
+from .params import seed as seed_parameter
 from .task_api import submit_route
 from .tasks import ResultFile, Success, TaskFailure
 
@@ -54,7 +55,6 @@ PARTIAL_TRIGGER = "[emulator:partial]"
 INSPECT_TRIGGER = "[emulator:inspect]"
 
 SIDE_RANGE = (512, 1440)
-SEED_MAX = 2147483647
 
 _ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
 _TIMEOUT_ITEM = {
@@ -180,31 +180,11 @@ class ImageJob:
         return Success({"results": results}, {"image_count": len(urls)}, len(urls))
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _size(rules: _Rules, value: object) -> tuple[int, int]:
-    text = rules.default_size if value is None else value
-    match = re.fullmatch(r"(\d+)\*(\d+)", text) if isinstance(text, str) else None
+def parse_size(rules: _Rules, value: object) -> tuple[int, int]:
+    """The requested size: from the model's list, or any W*H within `SIDE_RANGE`."""
     if rules.sizes:
-        if match is None or text not in rules.sizes + rules.also_accepted:
-            raise invalid_parameter(f"The size is not match the allowed size {list(rules.sizes)}")
-    else:
-        low, high = SIDE_RANGE
-        if match is None or not all(low <= int(side) <= high for side in match.groups()):
-            raise invalid_parameter(
-                f"The size is not match the allowed size: width and height must each be in "
-                f"[{low}, {high}], e.g. '1024*1024', got {value!r}"
-            )
-    return int(match.group(1)), int(match.group(2))
-
-
-def _flag(parameters: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = parameters.get(name, default)
-    if not isinstance(value, bool):
-        raise invalid_parameter(f"Parameter {name} must be a boolean, got {value!r}")
-    return value
+        return listed_size(value, rules.default_size, rules.sizes, rules.also_accepted)
+    return free_size(value, rules.default_size, *SIDE_RANGE)
 
 
 class Text2Image:
@@ -215,25 +195,15 @@ class Text2Image:
     def plan(self, call: ServiceCall) -> ImageJob:
         rules = MODELS[call.model]
         params = call.parameters
-        prompt = call.input.get("prompt")
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise invalid_parameter(
-                "Required parameter(prompt) missing or invalid, please check the request parameters."
-            )
-        negative = call.input.get("negative_prompt", params.get("negative_prompt"))
-        if negative is not None and not isinstance(negative, str):
-            raise invalid_parameter(f"Parameter negative_prompt must be a string, got {negative!r}")
-        width, height = _size(rules, params.get("size"))
+        prompt = required_text(call.input, "prompt")
+        optional_text({**params, **call.input}, "negative_prompt")
+        width, height = parse_size(rules, params.get("size"))
         n = params.get("n", rules.default_n)
-        if not _is_int(n) or not 1 <= n <= rules.max_n:
+        if not is_int(n) or not 1 <= n <= rules.max_n:
             raise invalid_parameter(rules.n_error)
-        seed = params.get("seed")
-        if seed is not None and (not _is_int(seed) or not 0 <= seed <= SEED_MAX):
-            raise invalid_parameter(f"Range of seed should be [0, {SEED_MAX}]")
-        if seed is None:
-            seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16) % (SEED_MAX + 1)
-        extend = rules.extends_prompt and _flag(params, "prompt_extend", True)
-        _flag(params, "watermark", False)
+        seed = seed_parameter(params, prompt)
+        extend = rules.extends_prompt and flag(params, "prompt_extend", True)
+        flag(params, "watermark", False)
         style = params.get("style", "<auto>")
         if rules.styles and style not in rules.styles:
             raise invalid_parameter(f"The style is not match the allowed style {sorted(rules.styles)}")

@@ -1,0 +1,219 @@
+"""File transcription with Paraformer (protocol §9): ``POST /api/v1/services/audio/asr/transcription``, async only.
+
+Models ``paraformer-v2``, ``paraformer-8k-v2``, ``paraformer-v1``, ``paraformer-8k-v1``,
+``paraformer-mtl-v1``. ``input.file_urls`` is required (``input must contain file_urls``): a list
+of 1-100 ``http(s)://`` URLs or ``oss://`` upload keys (with ``X-DashScope-OssResourceResolve:
+enable``), checked as in `sources`. ``parameters.language_hints`` is checked for ``paraformer-v2``
+only (codes ``zh``, ``en``, ``ja``, ``yue``, ``ko``, ``de``, ``fr``, ``ru``); the other models ignore
+it, as the documentation says it applies to v2 alone. ``diarization_enabled``,
+``disfluency_removal_enabled`` and ``timestamp_alignment_enabled`` must be booleans; with
+diarization every sentence gets ``speaker_id`` 0. Other parameters are ignored.
+
+Each file is a subtask. The files are downloaded (at most 100 MB each, an emulator bound) when
+the task is submitted — the real service fetches them when the task runs; a client sees the same
+outcome, as a file's result is only reported once the task has ended. A subtask fails with
+``InvalidFile.DownloadFailed`` "The audio file cannot be downloaded." when the file cannot be
+fetched, ``FILE_TOO_LARGE`` when it is too large, ``FILE_CHECK_FAILED`` when it is not WAV or
+MP3 audio (see `audio.probe`), and ``SUCCESS_WITH_NO_VALID_FRAGMENT`` when it lasts 0 ms; the task
+itself still SUCCEEDS, with ``task_metrics`` counting both kinds. A succeeded subtask has a
+``transcription_url`` to a JSON document in the service's format (properties, one transcript of
+channel 0, sentences and words with millisecond times spread evenly over the audio). Its text is
+the text the emulator's speech synthesis embedded in the file (see `audio`), or else a fixed
+sentence naming the duration. ``usage.duration`` is the succeeded files' total length in whole
+seconds, rounded up.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .audio import AudioInfo, probe
+from .envelope import invalid_parameter
+from .gateway import ServiceCall
+from .params import flag
+from .sources import Sources, Unreadable
+from .task_api import submit_route
+from .tasks import ResultFile, Success
+
+SERVICE = "audio/asr/transcription"
+MODELS = ("paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1")
+LANGUAGES = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")
+MAX_FILES = 100
+MAX_AUDIO_BYTES = 100 * 1024 * 1024
+
+_SENTENCE = re.compile(r"[^。！？；.!?;\n]+[。！？；.!?;\n]*")
+_TOKEN = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]|[^\W_]+|[^\w\s]+|\s+")
+_IS_WORD = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]|[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Subtask:
+    file_url: str
+    document: dict[str, Any] | None = None
+    """The transcription JSON of a succeeded file."""
+    duration_ms: int = 0
+    code: str = ""
+    message: str = ""
+
+
+def _words(sentence: str) -> list[tuple[str, str]]:
+    """``(text, punctuation)`` pairs; whitespace after a word goes with its punctuation if it has some."""
+    words: list[list[str]] = []
+    for token in _TOKEN.findall(sentence):
+        if _IS_WORD.fullmatch(token) or not words:
+            words.append([token, ""])
+        elif token.isspace() and not words[-1][1]:
+            words[-1][0] += token
+        else:
+            words[-1][1] += token
+    return [(text, punctuation) for text, punctuation in words]
+
+
+def transcript(file_url: str, info: AudioInfo, text: str, speaker: bool) -> dict[str, Any]:
+    """The transcription document of one file, with times spread over its duration."""
+    duration = info.duration_ms
+    sentences = [match.group(0).strip() for match in _SENTENCE.finditer(text) if match.group(0).strip()]
+    weights = [max(1, len(_words(sentence))) for sentence in sentences]
+    total = sum(weights)
+    items, begin, elapsed = [], 0, 0
+    for number, (sentence, weight) in enumerate(zip(sentences, weights, strict=True), start=1):
+        elapsed += weight
+        end = duration * elapsed // total
+        words = _words(sentence)
+        word_items = []
+        for index, (word, punctuation) in enumerate(words):
+            word_begin = begin + (end - begin) * index // len(words)
+            word_end = begin + (end - begin) * (index + 1) // len(words)
+            word_items.append(
+                {"begin_time": word_begin, "end_time": word_end, "text": word, "punctuation": punctuation}
+            )
+        item: dict[str, Any] = {"begin_time": begin, "end_time": end, "text": sentence, "sentence_id": number}
+        if speaker:
+            item["speaker_id"] = 0
+        item["words"] = word_items
+        items.append(item)
+        begin = end
+    return {
+        "file_url": file_url,
+        "properties": {
+            "audio_format": info.format,
+            "channels": list(range(info.channels)),
+            "original_sampling_rate": info.sample_rate,
+            "original_duration_in_milliseconds": duration,
+        },
+        "transcripts": [
+            {"channel_id": 0, "content_duration_in_milliseconds": duration, "text": text, "sentences": items}
+        ],
+    }
+
+
+def _render(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class TranscriptionJob:
+    """A validated transcription request with its files already read."""
+
+    subtasks: tuple[Subtask, ...]
+
+    @property
+    def metrics_total(self) -> int:
+        return len(self.subtasks)
+
+    @property
+    def failure(self) -> None:
+        return None
+
+    @property
+    def files(self) -> Sequence[ResultFile]:
+        return tuple(
+            ResultFile(f"{index + 1}.json", "application/json", functools.partial(_render, subtask.document))
+            for index, subtask in enumerate(self.subtasks)
+            if subtask.document is not None
+        )
+
+    def success(self, urls: Sequence[str]) -> Success:
+        pending = iter(urls)
+        results: list[dict[str, Any]] = []
+        for subtask in self.subtasks:
+            if subtask.document is not None:
+                results.append(
+                    {"file_url": subtask.file_url, "transcription_url": next(pending), "subtask_status": "SUCCEEDED"}
+                )
+            else:
+                results.append(
+                    {
+                        "file_url": subtask.file_url,
+                        "code": subtask.code,
+                        "message": subtask.message,
+                        "subtask_status": "FAILED",
+                    }
+                )
+        succeeded = [subtask for subtask in self.subtasks if subtask.document is not None]
+        seconds = math.ceil(sum(subtask.duration_ms for subtask in succeeded) / 1000)
+        return Success({"results": results}, {"duration": seconds}, len(succeeded))
+
+
+async def _subtask(sources: Sources, url: str, speaker: bool) -> Subtask:
+    try:
+        data = await sources.read(url, MAX_AUDIO_BYTES)
+    except Unreadable as error:
+        if error.too_large:
+            return Subtask(url, code="FILE_TOO_LARGE", message="The audio file is too large.")
+        return Subtask(url, code="InvalidFile.DownloadFailed", message="The audio file cannot be downloaded.")
+    info = await anyio.to_thread.run_sync(probe, data)
+    if info is None:
+        return Subtask(url, code="FILE_CHECK_FAILED", message="The audio file format is not supported.")
+    if info.duration_ms <= 0:
+        return Subtask(
+            url, code="SUCCESS_WITH_NO_VALID_FRAGMENT", message="The audio file contains no valid speech fragment."
+        )
+    text = info.text or f"This is an emulated transcript of {info.duration_ms / 1000:.1f} seconds of audio."
+    return Subtask(url, transcript(url, info, text, speaker), info.duration_ms)
+
+
+class Transcription:
+    """The `TaskKind` of the file-transcription endpoint."""
+
+    models = MODELS
+
+    async def plan(self, call: ServiceCall) -> TranscriptionJob:
+        urls = call.input.get("file_urls")
+        if not isinstance(urls, list):
+            raise invalid_parameter("input must contain file_urls")
+        if not 1 <= len(urls) <= MAX_FILES:
+            raise invalid_parameter(f"The number of file_urls should be in [1, {MAX_FILES}]")
+        checked = [call.sources.check(url, allow_data=False) for url in urls]
+        params = call.parameters
+        hints = params.get("language_hints")
+        if call.model == "paraformer-v2" and hints is not None:
+            if not isinstance(hints, list) or not all(isinstance(hint, str) for hint in hints):
+                raise invalid_parameter("Parameter language_hints must be a list of language codes")
+            unknown = [hint for hint in hints if hint not in LANGUAGES]
+            if unknown:
+                raise invalid_parameter(f"Parameter language_hints contains unsupported language: {unknown[0]}")
+        speaker = flag(params, "diarization_enabled", False)
+        flag(params, "disfluency_removal_enabled", False)
+        flag(params, "timestamp_alignment_enabled", False)
+        subtasks: list[Subtask | None] = [None] * len(checked)
+
+        async def run(index: int, url: str) -> None:
+            subtasks[index] = await _subtask(call.sources, url, speaker)
+
+        async with anyio.create_task_group() as group:
+            for index, url in enumerate(checked):
+                group.start_soon(run, index, url)
+        return TranscriptionJob(tuple(subtask for subtask in subtasks if subtask is not None))
+
+
+ROUTES = [submit_route(SERVICE, Transcription())]
