@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from bailian_mcp.errors import InputError
@@ -483,3 +483,42 @@ def resolve(capability: str, name: str, *, param: str = "model") -> ModelSpec:
     close = difflib.get_close_matches(key, list(own), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise InputError(param, name, f"{hint}{capability} models are {choices}")
+
+
+_COMMON_FIELDS = frozenset(f.name for f in fields(ModelSpec))
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        described = {"rule": value.describe()} if hasattr(value, "describe") else {}
+        return {**{f.name: _plain(getattr(value, f.name)) for f in fields(value)}, **described}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def model_info(model: ModelSpec) -> dict[str, Any]:
+    """One model as plain data: what list_models, the catalogue resource and `bailian-mcp models` show."""
+    return {
+        "name": model.name,
+        "capability": model.capability,
+        "summary": model.summary,
+        "aliases": list(model.aliases),
+        "regions": list(model.regions),
+        "wire_names": {region: model.wire_name(region) for region in model.regions},
+        "price": model.price.describe(),
+        "rate_limit": {"submit_per_second": model.rate.submit_rps, "concurrent_tasks": model.rate.concurrency},
+        "limits": {f.name: _plain(getattr(model, f.name)) for f in fields(model) if f.name not in _COMMON_FIELDS},
+    }
+
+
+def catalogue(capability: str | None = None) -> list[dict[str, Any]]:
+    return [model_info(m) for m in MODELS if capability is None or m.capability == capability]
+
+
+def by_wire_name(name: str) -> ModelSpec | None:
+    """The model DashScope calls `name` in any region (tasks listed by the service carry wire names)."""
+    exact = [m for m in MODELS if m.name == name]
+    return exact[0] if exact else next((m for m in MODELS if name in {m.wire_name(r) for r in m.regions}), None)

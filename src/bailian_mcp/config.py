@@ -56,6 +56,38 @@ class Settings(BaseSettings):
     download_max_bytes: int = Field(500 * 1024 * 1024, ge=1, validation_alias="BAILIAN_DOWNLOAD_MAX_BYTES")
     image_submit_rps: float | None = Field(None, ge=0, validation_alias="BAILIAN_IMAGE_RPS")
     http_timeout: float = Field(60.0, gt=0, validation_alias="BAILIAN_HTTP_TIMEOUT")
+    http_token: SecretStr | None = Field(
+        None,
+        validation_alias="BAILIAN_HTTP_TOKEN",
+        description="Bearer token the SSE and streamable HTTP transports require (Authorization: Bearer ...).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="BAILIAN_ALLOWED_HOSTS",
+        description="Extra Host header values the HTTP transports accept (comma-separated), e.g. a proxy's name.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="BAILIAN_ALLOWED_ORIGINS",
+        description="Extra Origin header values the HTTP transports accept (comma-separated).",
+    )
+    result_mode: Literal["local", "url", "both"] = Field(
+        "local",
+        validation_alias="BAILIAN_RESULT_MODE",
+        description="local: save files, link them as resources; url: no download, link DashScope's URLs; both.",
+    )
+    result_max_chars: int = Field(
+        60_000,
+        ge=2_000,
+        le=1_000_000,
+        validation_alias="BAILIAN_RESULT_MAX_CHARS",
+        description="Cap on the text of one result (long transcripts are cut there; the full one is in the file).",
+    )
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="BAILIAN_TOOLS",
+        description="Tool groups to serve (comma-separated: image, text, video, audio, tasks); default all.",
+    )
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -73,6 +105,31 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [cls._absolute_path(part) for part in value.split(os.pathsep) if part.strip()]
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _split_groups(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("http_token", mode="before")
+    @classmethod
+    def _usable_token(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if _UNEXPANDED.search(value):
+                raise ValueError("contains an unexpanded variable (the MCP host did not fill it in); give the token")
+        return value
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("websocket_url", mode="before")

@@ -166,6 +166,20 @@ class JobStore:
         assert job is not None
         return job
 
+    async def adopt(self, *, task_id: str, capability: str, model: str, status: str, created_at: float) -> Job:
+        """Record a task DashScope has that this store did not know (created elsewhere with the same key)."""
+        job_id = new_job_id()
+        now = time.time()
+        await self._arun(
+            "INSERT OR IGNORE INTO jobs (job_id, capability, model, status, task_id, base_url, params_json,"
+            " request_json, fingerprint, created_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '{}', '{}',"
+            " 'adopted', ?, ?, ?)",
+            (job_id, capability, model, status, task_id, self.base_url, created_at, created_at, now),
+        )
+        job = await self.by_task(task_id)
+        assert job is not None
+        return job
+
     async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
         now = time.time()
         await self._arun(

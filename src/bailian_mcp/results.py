@@ -84,3 +84,26 @@ class JobResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     submitted_at: str | None = Field(None, description="DashScope's submit_time (UTC+8, as the service reports).")
     finished_at: str | None = Field(None, description="DashScope's end_time (UTC+8).")
+
+
+class JobSummary(BaseModel):
+    """One line of `list_tasks`."""
+
+    job_id: str
+    task_id: str | None = None
+    capability: str
+    model: str
+    status: JobStatus
+    created_at: str = Field(description="When the job was recorded (ISO 8601, UTC).")
+    finished_at: str | None = None
+    outputs: int = Field(0, description="Files made (or expected, for an unfinished job).")
+    cost: Cost | None = None
+    error: ErrorInfo | None = None
+    adopted: bool = Field(False, description="Created elsewhere with the same key and found on DashScope.")
+
+
+class TaskList(BaseModel):
+    jobs: list[JobSummary]
+    total_cost: list[Cost] = Field(default_factory=list, description="The listed jobs' costs, per currency.")
+    adopted: int = Field(0, description="Tasks found on DashScope that this store did not know, now recorded.")
+    message: str = ""

@@ -320,7 +320,8 @@ class Runner:
         """A finished job's stored result, with any missing local file downloaded again."""
         assert job.result is not None
         result = JobResult.model_validate(job.result)
-        missing = [o for o in result.outputs if o.url and (o.path is None or not Path(o.path).exists())]
+        missing = [o for o in result.outputs if o.url and o.path is not None and not Path(o.path).exists()]
+        missing += [o for o in result.outputs if o.url and o.path is None and self.settings.result_mode != "url"]
         if not missing:
             return result
         warnings = [w for w in result.warnings if not w.startswith("Could not save")]
@@ -489,8 +490,10 @@ class Runner:
     ) -> list[OutputFile]:
         """Download every output that has a URL and no local file yet, and describe what was saved."""
         saved = []
+        url_only = self.settings.result_mode == "url"
         for output in outputs:
-            if output.url is None or (output.path is not None and Path(output.path).exists()):
+            keep_remote = url_only and output.kind != "transcript"  # a transcript's text is read from its file
+            if output.url is None or keep_remote or (output.path is not None and Path(output.path).exists()):
                 saved.append(output)
                 continue
             await report(f"Saving {output.kind} {output.index + 1} of {len(outputs)}.")

@@ -14,7 +14,7 @@ from mcp.types import AudioContent, CallToolResult, ContentBlock, ImageContent, 
 
 from bailian_mcp.config import Settings
 from bailian_mcp.media import preview_jpeg
-from bailian_mcp.results import JobResult, OutputFile
+from bailian_mcp.results import JobResult, OutputFile, TaskList
 
 ERROR_STATUSES = frozenset({"FAILED", "UNKNOWN", "REJECTED", "SUBMIT_UNCERTAIN"})
 
@@ -49,20 +49,76 @@ def describe_output(output: OutputFile) -> str:
     return " ".join(parts)
 
 
-def _link(output: OutputFile, job_id: str) -> ResourceLink | None:
-    if output.path:
-        uri = Path(output.path).as_uri()
-    elif output.url:
-        uri = output.url
-    else:
+RESOURCE_MIME_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".pcm": "audio/L16",
+    ".json": "application/json",
+}
+
+
+def resource_uri(job_id: str, output: OutputFile) -> str | None:
+    """`bailian://jobs/{job_id}/{index}{suffix}`: the saved file as an MCP resource (see server.py)."""
+    if not output.path or Path(output.path).suffix.lower() not in RESOURCE_MIME_TYPES:
         return None
-    return ResourceLink(
-        type="resource_link",
-        name=f"{job_id}-{output.index}",
-        title=f"{output.kind} {output.index}",
-        uri=uri,
-        mime_type=output.mime_type,
-        size=output.bytes,
+    return f"bailian://jobs/{job_id}/{output.index}{Path(output.path).suffix.lower()}"
+
+
+def _links(output: OutputFile, job_id: str, mode: str) -> list[ResourceLink]:
+    """Links to an output: the saved file as a resource (local, both) and DashScope's URL (url, both)."""
+    targets = []
+    if mode in ("local", "both") and (uri := resource_uri(job_id, output)):
+        targets.append((uri, f"saved at {output.path}"))
+    if (mode in ("url", "both") or not targets) and output.url:
+        targets.append((output.url, f"DashScope URL, valid until {output.url_expires_at or 'it expires (24 h)'}"))
+    return [
+        ResourceLink(
+            type="resource_link",
+            name=f"{job_id}-{output.index}",
+            title=f"{output.kind} {output.index}",
+            description=description,
+            uri=uri,
+            mime_type=output.mime_type,
+            size=output.bytes,
+        )
+        for uri, description in targets
+    ]
+
+
+def fit(result: JobResult, max_chars: int) -> JobResult:
+    """`result` small enough for a client's tool-output cap: timed segments, then text, give way first.
+
+    What is cut stays in the saved files (transcript JSON) and in the job store.
+    """
+    if len(result.model_dump_json()) <= max_chars:
+        return result
+    note = "The result was shortened to fit a tool result; the full text is in the saved files"
+    outputs = [o.model_copy(update={"segments": None}) for o in result.outputs]
+    result = result.model_copy(update={"outputs": outputs, "warnings": [*result.warnings, note + "."]})
+    budget = max(
+        1000,
+        max_chars
+        - len(
+            result.model_copy(
+                update={"text": None, "outputs": [o.model_copy(update={"text": None}) for o in outputs]}
+            ).model_dump_json()
+        ),
+    )
+    share = budget // (2 * (1 + len(outputs)))
+
+    def cut(text: str | None) -> str | None:
+        return text if text is None or len(text) <= share else text[:share] + " […]"
+
+    return result.model_copy(
+        update={
+            "text": cut(result.text),
+            "outputs": [o.model_copy(update={"text": cut(o.text)}) for o in outputs],
+        }
     )
 
 
@@ -92,14 +148,29 @@ async def _previews(result: JobResult, settings: Settings) -> list[ContentBlock]
 
 
 async def to_call_tool_result(result: JobResult, settings: Settings) -> CallToolResult:
+    result = fit(result, settings.result_max_chars)
     content: list[ContentBlock] = []
     if result.text:
         content.append(TextContent(type="text", text=result.text))
     content.append(TextContent(type="text", text=summary(result)))
     content.extend(await _previews(result, settings))
-    content.extend(link for o in result.outputs if (link := _link(o, result.job_id)) is not None)
+    content.extend(link for o in result.outputs for link in _links(o, result.job_id, settings.result_mode))
     return CallToolResult(
         content=content,
         structured_content=result.model_dump(mode="json"),
         is_error=result.status in ERROR_STATUSES,
     )
+
+
+def task_list_text(listing: TaskList) -> str:
+    lines = [f"{len(listing.jobs)} job(s), newest first."]
+    for job in listing.jobs:
+        cost = f", {job.cost.amount:g} {job.cost.currency}" if job.cost else ""
+        lines.append(
+            f"- {job.job_id} ({job.task_id or 'no task'}) {job.capability} {job.model} {job.status}"
+            f"{cost}, created {job.created_at}"
+        )
+    lines.extend(f"Total: {c.amount:g} {c.currency} ({c.basis})." for c in listing.total_cost)
+    if listing.message:
+        lines.append(listing.message)
+    return "\n".join(lines)

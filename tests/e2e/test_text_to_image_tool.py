@@ -74,7 +74,11 @@ async def test_text_to_image_saves_previews_and_describes_every_image(
     assert len(previews) == 2
     assert sum(len(base64.b64decode(p.data)) for p in previews) <= 512 * 1024
     links = [b for b in result.content if isinstance(b, ResourceLink)]
-    assert [str(link.uri) for link in links] == [Path(o["path"]).as_uri() for o in data["outputs"]]
+    assert [str(link.uri) for link in links] == [f"bailian://jobs/{data['job_id']}/{i}.png" for i in (0, 1)]
+    for link, output in zip(links, data["outputs"], strict=True):
+        (contents,) = (await mcp_client.read_resource(str(link.uri))).contents
+        assert contents.mime_type == "image/png"
+        assert base64.b64decode(contents.blob) == Path(output["path"]).read_bytes()  # type: ignore[union-attr]
     assert "0.28 CNY" in texts(result)
     values = [value for value, _ in progress]
     assert values == sorted(values) and len(set(values)) == len(values) and len(values) >= 2

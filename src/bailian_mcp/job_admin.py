@@ -1,0 +1,181 @@
+"""Looking after jobs as a whole: list them (adopting tasks DashScope has that this store lacks), cancel one."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from bailian_mcp import catalog
+from bailian_mcp.capabilities import CAPABILITIES
+from bailian_mcp.capabilities.base import AsyncTaskCapability
+from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope.client import DashScopeClient
+from bailian_mcp.dashscope.protocol import SERVICE_TZ
+from bailian_mcp.errors import BailianError, InputError
+from bailian_mcp.jobs import JOB_FINAL, Job, JobStore
+from bailian_mcp.results import Cost, ErrorInfo, JobResult, JobSummary, TaskList
+
+REMOTE_PAGE_SIZE = 100
+REMOTE_MAX_PAGES = 5
+REMOTE_WINDOW_HOURS = 24  # DashScope lists the tasks of the last 24 hours
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _service_time(moment: float) -> str:
+    """The task list's time filter format: YYYYMMDDhhmmss in UTC+8."""
+    return datetime.fromtimestamp(moment, tz=SERVICE_TZ).strftime("%Y%m%d%H%M%S")
+
+
+def summarize(job: Job) -> JobSummary:
+    result = job.result or {}
+    cost = Cost.model_validate(result["cost"]) if result.get("cost") else None
+    error = job.error or result.get("error")
+    return JobSummary(
+        job_id=job.job_id,
+        task_id=job.task_id,
+        capability=job.capability,
+        model=job.model,
+        status=job.status,
+        created_at=_iso(job.created_at) or "",
+        finished_at=_iso(job.finished_at),
+        outputs=len(result.get("outputs") or []),
+        cost=cost,
+        error=ErrorInfo.model_validate(error) if error else None,
+        adopted=job.fingerprint == "adopted",
+    )
+
+
+def total_cost(summaries: list[JobSummary]) -> list[Cost]:
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for summary in summaries:
+        if summary.cost is not None:
+            sums[summary.cost.currency] += summary.cost.amount
+            counts[summary.cost.currency] += 1
+    return [
+        Cost(amount=round(amount, 8), currency=currency, basis=f"{counts[currency]} priced jobs")
+        for currency, amount in sums.items()
+    ]
+
+
+async def sync_remote(store: JobStore, client: DashScopeClient, *, since: float) -> int:
+    """Adopt the tasks DashScope lists that the store lacks, and refresh the status of those it has.
+
+    Returns how many tasks were adopted. Tasks of models outside the catalogue are left alone.
+    """
+    adopted = 0
+    now = time.time()
+    for page in range(1, REMOTE_MAX_PAGES + 1):
+        reply = await client.list_tasks(
+            start_time=_service_time(since), end_time=_service_time(now), page_no=page, page_size=REMOTE_PAGE_SIZE
+        )
+        for item in reply.get("data") or []:
+            adopted += await _merge(store, item)
+        if page >= int(reply.get("total_page") or 1):
+            break
+    return adopted
+
+
+async def _merge(store: JobStore, item: dict[str, Any]) -> int:
+    task_id, status = str(item.get("task_id") or ""), str(item.get("status") or "UNKNOWN")
+    if not task_id:
+        return 0
+    known = await store.by_task(task_id)
+    if known is not None:
+        if not known.final and known.result is None and status != known.status:
+            await store.set_status(known.job_id, status)
+        return 0
+    model = catalog.by_wire_name(str(item.get("model_name") or ""))
+    if model is None or not isinstance(CAPABILITIES.get(model.capability), AsyncTaskCapability):
+        return 0
+    created = item.get("gmt_create")
+    await store.adopt(
+        task_id=task_id,
+        capability=model.capability,
+        model=model.name,
+        status=status,
+        created_at=created / 1000 if isinstance(created, int | float) else time.time(),
+    )
+    return 1
+
+
+async def list_jobs(
+    store: JobStore,
+    client: DashScopeClient,
+    *,
+    status: str | None = None,
+    capability: str | None = None,
+    since_hours: float = 24 * 7,
+    limit: int = 50,
+    include_remote: bool = True,
+) -> TaskList:
+    """The store's jobs, newest first, merged with DashScope's own list of the last 24 hours."""
+    since = time.time() - since_hours * 3600
+    adopted, notes = 0, []
+    if include_remote and client.has_api_key:
+        try:
+            adopted = await sync_remote(store, client, since=max(since, time.time() - REMOTE_WINDOW_HOURS * 3600))
+        except errors.DashScopeError as exc:
+            notes.append(f"DashScope's task list could not be read ({exc}); these are this server's records only.")
+    jobs = await store.list(status=status, capability=capability, since=since, limit=limit)
+    summaries = [summarize(job) for job in jobs]
+    if adopted:
+        notes.append(f"Adopted {adopted} task(s) created elsewhere with this key; get_task collects them.")
+    return TaskList(jobs=summaries, total_cost=total_cost(summaries), adopted=adopted, message=" ".join(notes))
+
+
+async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> JobResult:
+    """Cancel a job's DashScope task while it is PENDING; otherwise say what will happen instead."""
+    job = await store.find(handle.strip())
+    if job is None:
+        raise InputError("task_id", handle, "no job or task with this id is in this server's job store")
+    common: dict[str, Any] = {
+        "job_id": job.job_id,
+        "task_id": job.task_id,
+        "capability": job.capability,
+        "model": job.model,
+    }
+    if job.status in JOB_FINAL:
+        return JobResult(
+            **common,
+            status=job.status,
+            done=True,
+            message=f"The job already ended ({job.status}); there is nothing to cancel.",
+        )
+    if job.task_id is None:
+        raise BailianError(
+            f"Job {job.job_id} is a single request already sent to DashScope (not a queued task), which DashScope "
+            "cannot cancel; get_task returns its result when it arrives."
+        )
+    try:
+        await client.cancel(job.task_id)
+    except errors.InvalidRequestError as exc:
+        if exc.code != "UnsupportedOperation":
+            raise
+        snapshot = await client.get_task(job.task_id)
+        await store.set_status(job.job_id, snapshot.status)
+        return JobResult(
+            **common,
+            status=snapshot.status if snapshot.status in JOB_FINAL | {"RUNNING", "PENDING"} else "UNKNOWN",
+            done=snapshot.terminal,
+            message=f"DashScope only cancels tasks that are still PENDING; this one is {snapshot.status}. "
+            + (
+                "It will finish and be charged; get_task collects the result."
+                if not snapshot.terminal
+                else "get_task returns its result."
+            ),
+        )
+    await store.set_status(job.job_id, "CANCELED")
+    return JobResult(
+        **common,
+        status="CANCELED",
+        done=True,
+        message=f"Task {job.task_id} was cancelled before it ran; nothing was generated or charged.",
+    )
