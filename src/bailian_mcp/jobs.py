@@ -212,6 +212,13 @@ class JobStore:
         rows = await self._arun("SELECT * FROM jobs WHERE task_id = ?", (task_id,))
         return Job._from_row(rows[0]) if rows else None
 
+    async def find_by_fingerprint(self, fingerprint: str) -> Job | None:
+        """The newest job carrying `fingerprint`."""
+        rows = await self._arun(
+            "SELECT * FROM jobs WHERE fingerprint = ? ORDER BY created_at DESC LIMIT 1", (fingerprint,)
+        )
+        return Job._from_row(rows[0]) if rows else None
+
     async def find(self, handle: str) -> Job | None:
         """A job by its job id or by its DashScope task id."""
         return await self.get(handle) or await self.by_task(handle)

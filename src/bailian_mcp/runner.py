@@ -98,8 +98,12 @@ class Runner:
         *,
         wait_seconds: float,
         progress: ProgressCallback | None = None,
+        fingerprint: str | None = None,
     ) -> JobResult:
-        """Validate, record, send and follow a new job for up to `wait_seconds`."""
+        """Validate, record, send and follow a new job for up to `wait_seconds`.
+
+        `fingerprint` marks the job for callers that must find it again (the batch runner's resumption).
+        """
         request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
         if not self.client.has_api_key:
             raise ConfigurationError(NO_KEY_MESSAGE)
@@ -111,6 +115,7 @@ class Runner:
             base_url=self.client.base_url,
             params=params.model_dump(mode="json"),
             request=request.body,
+            fingerprint=fingerprint,
         )
         if isinstance(capability, DirectCapability):
             return await self._start_exchange(job, capability, request, wait_seconds, report)
