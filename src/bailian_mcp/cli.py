@@ -26,6 +26,11 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start the built-in DashScope emulator and use it (offline, no API key needed)",
     )
+    parser.add_argument(
+        "--allow-unauthenticated-remote",
+        action="store_true",
+        help="let sse/streamable-http bind a non-loopback address without BAILIAN_HTTP_TOKEN (not recommended)",
+    )
     parser.add_argument("--region", choices=sorted(REGION_BASE_URLS), help="DashScope region (BAILIAN_REGION)")
     parser.add_argument("--base-url", help="DashScope API base URL (DASHSCOPE_BASE_URL)")
     parser.add_argument("--output-dir", help="where results are saved (BAILIAN_OUTPUT_DIR)")
@@ -77,11 +82,21 @@ def serve(args: argparse.Namespace) -> None:
 
     settings, emulator = _settings_for_serve(args)
     try:
-        server = build_server(settings, log_level=args.log_level)
         if args.transport == "stdio":
-            server.run("stdio")
+            build_server(settings, log_level=args.log_level).run("stdio")
         else:
-            server.run(args.transport, host=args.host, port=args.port)
+            from bailian_mcp.http_security import HttpSecurity, add_health_route
+
+            security = HttpSecurity.from_settings(
+                settings, host=args.host, port=args.port, allow_unauthenticated_remote=args.allow_unauthenticated_remote
+            )
+            if security.warning:
+                print(security.warning, file=sys.stderr, flush=True)
+            server = build_server(
+                settings, log_level=args.log_level, token_verifier=security.token_verifier, auth=security.auth
+            )
+            add_health_route(server)
+            server.run(args.transport, host=args.host, port=args.port, transport_security=security.transport_security)
     finally:
         if emulator is not None:
             emulator.stop()

@@ -70,7 +70,39 @@ async def _saved_output(ctx: Context, job_id: str, index: str) -> bytes:
     return path.read_bytes()
 
 
+def capability_help(name: str) -> str:
+    """The full help of a tool: what it does, every parameter with its limits, and its models (markdown)."""
+    capability = CAPABILITIES.get(name)
+    if capability is None:
+        raise ResourceError(f"No tool {name!r} has help; the tools are {', '.join(CAPABILITIES)}.")
+    lines = [f"# {capability.name} — {capability.title}", "", capability.description, "", "## Parameters", ""]
+    schema = capability.params_model.model_json_schema()
+    required = set(schema.get("required", []))
+    for param, spec in schema["properties"].items():
+        limits = ", ".join(
+            f"{key} {spec[key]}"
+            for key in ("default", "minimum", "maximum", "minLength", "maxLength", "enum")
+            if key in spec
+        )
+        flag = "required" if param in required else "optional"
+        lines.append(f"- `{param}` ({flag}{'; ' + limits if limits else ''}): {spec.get('description', '')}")
+    lines += ["", "## Models", ""]
+    lines += [
+        f"- `{m['name']}`: {m['summary']} {m['price']}; regions {', '.join(m['regions'])}."
+        for m in catalog.catalogue(name)
+    ]
+    return "\n".join(lines)
+
+
 def _add_resources(server: MCPServer[Services]) -> None:
+    server.resource(
+        "bailian://help/{name}",
+        name="help",
+        title="Tool help",
+        mime_type="text/markdown",
+        description="The full help of a generation tool.",
+    )(capability_help)
+
     @server.resource(
         "bailian://models",
         name="models",

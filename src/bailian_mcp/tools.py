@@ -125,7 +125,8 @@ def generation_tool(capability: Capability, settings: Settings) -> Tool:
             raise ToolError(str(exc)) from exc
         return await to_call_tool_result(result, services.settings)
 
-    return _make_tool(capability.name, capability.title, capability.description, arguments_model, GENERATE, generate)
+    description = f"{capability.summary} Full help: resource bailian://help/{capability.name}."
+    return _make_tool(capability.name, capability.title, description, arguments_model, GENERATE, generate)
 
 
 class TaskHandle(Params):

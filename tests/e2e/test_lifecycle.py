@@ -214,3 +214,12 @@ async def test_cancelling_get_task_does_not_cancel_the_job(
             await client.call_tool("get_task", {"task_id": handle["job_id"], "wait_seconds": 30})
         done = await call(client, "get_task", {"task_id": handle["job_id"], "wait_seconds": 10})
     assert done["status"] == "SUCCEEDED" and api_requests(emulator, "POST", "/cancel") == []
+
+
+async def test_tool_descriptions_are_short_and_full_help_is_a_resource(mcp_client: Client) -> None:
+    tools = (await mcp_client.list_tools()).tools
+    for tool in tools:
+        assert tool.description and len(tool.description) <= 400, tool.name
+    (help_page,) = (await mcp_client.read_resource("bailian://help/wanx_edit_image")).contents
+    text = help_page.text  # type: ignore[union-attr]
+    assert "description_edit_with_mask" in text and "`upscale_factor`" in text and "wanx2.1-imageedit" in text

@@ -67,7 +67,8 @@ class AsyncTaskCapability(Generic[P]):
 
     name: str
     title: str
-    description: str
+    summary: str  # the tool description: when to use it, in a sentence or two
+    description: str  # the full help (bailian://help/{name})
     params_model: type[P]
     build: Callable[[P, BuildContext], Request]
     parse: Callable[[TaskSnapshot], list[OutputFile]]
@@ -102,7 +103,8 @@ class DirectCapability(Generic[P]):
 
     name: str
     title: str
-    description: str
+    summary: str  # the tool description: when to use it, in a sentence or two
+    description: str  # the full help (bailian://help/{name})
     params_model: type[P]
     build: Callable[[P, BuildContext], Request]
     execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]]

@@ -140,6 +140,11 @@ async def execute(context: ExchangeContext, request: Request) -> Outcome:
 EDIT_IMAGE = DirectCapability(
     name="edit_image",
     title="Edit image (Qwen)",
+    summary=(
+        "Edit an image by instruction with Qwen-Image-Edit: change text in the picture, add/remove objects, "
+        "pose, background, style. 1 image (up to 3 with qwen-image-edit-plus) as URL, data URI or local path."
+        " Costs per image."
+    ),
     description=(
         "Edit an image with an instruction using Qwen-Image-Edit: change or add text in the picture (Chinese or "
         "English), add/remove/move objects, change a pose, replace the background, restyle, enhance detail. Give "

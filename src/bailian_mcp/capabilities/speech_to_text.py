@@ -311,6 +311,10 @@ def finish(outputs: list[OutputFile]) -> list[OutputFile]:
 SPEECH_TO_TEXT = AsyncTaskCapability(
     name="speech_to_text",
     title="Speech to text",
+    summary=(
+        "Transcribe 1-100 recordings (URLs or local files) with Paraformer: each file's text and timed "
+        "sentences; a failing file is reported alone. Beijing region. Costs per second of audio."
+    ),
     description=(
         "Transcribe recordings (speech in audio or video files) to text with Alibaba Bailian Paraformer. "
         "Give 1-100 files per call as http(s) URLs, oss:// URLs, or absolute paths of local files inside the "

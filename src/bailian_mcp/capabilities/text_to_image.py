@@ -103,6 +103,10 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
 TEXT_TO_IMAGE = AsyncTaskCapability(
     name="text_to_image",
     title="Text to image",
+    summary=(
+        "Generate images from a text prompt (Wanxiang wan2.2/wanx2.1/wanx2.0, or qwen-image for text inside "
+        "the picture). Returns saved files, a preview and URLs. Costs per image."
+    ),
     description=(
         "Generate images from a text prompt with Alibaba Bailian (Wanxiang wan2.2/wanx2.1/wanx2.0 or Qwen-Image). "
         "Waits up to wait_seconds, then returns a preview, the saved files and their URLs; if the task is "

@@ -159,6 +159,10 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
 TEXT_TO_SPEECH = DirectCapability(
     name="text_to_speech",
     title="Text to speech",
+    summary=(
+        "Read text aloud with Sambert voices (Chinese, or English such as sambert-en-v1) and save WAV/MP3/PCM"
+        " audio. Beijing region. Costs per character."
+    ),
     description=(
         "Read text aloud with Alibaba Bailian's Sambert voices and save the audio file (wav, mp3 or pcm). "
         "Each voice is a model; use a Chinese voice for Chinese text and an English voice for English text. "

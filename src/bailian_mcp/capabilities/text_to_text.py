@@ -350,6 +350,11 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
 TEXT_TO_TEXT = DirectCapability(
     name="text_to_text",
     title="Text generation",
+    summary=(
+        "Generate text with Qwen models (qwen-plus default; qwen-turbo fast; qwen-max/qwen3-max hardest "
+        "tasks; qwen-long long inputs): answer, write, summarise, translate. Supports a system prompt and "
+        "earlier turns. Costs per token."
+    ),
     description=(
         "Generate text with Alibaba's Qwen models: answer a question, write, summarise, translate, rewrite or "
         "extract. The generated text is the result's `text` (finish_reason 'length' means max_tokens cut it "

@@ -131,6 +131,10 @@ def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
 TEXT_TO_VIDEO = AsyncTaskCapability(
     name="text_to_video",
     title="Text to video",
+    summary=(
+        "Generate a 5-second MP4 clip from a prompt (Wanxiang 2.1 turbo/plus). Takes minutes: returns a job; "
+        "call get_task until done=true. Costs per second of video."
+    ),
     description=(
         "Generate a 5-second video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1. Videos take minutes: "
         "the call returns a job after wait_seconds; call get_task with it (repeatedly) until done=true, then the "

@@ -150,6 +150,11 @@ def build(params: WanxEditImageParams, context: BuildContext) -> Request:
 WANX_EDIT_IMAGE = AsyncTaskCapability(
     name="wanx_edit_image",
     title="Edit image (Wanxiang, 10 functions)",
+    summary=(
+        "Edit an image with Wanxiang's ten functions: global/local stylization, instruction edit, masked "
+        "inpainting, text/watermark removal, outpainting (expand), super-resolution, colorization, sketch-to-"
+        "image, cartoon reference. Costs per image."
+    ),
     description=(
         "Edit an image with Wanxiang wanx2.1-imageedit by choosing a function: " + FUNCTION_GUIDE + " Give the image "
         "as URL, data URI or local path. Waits up to wait_seconds, then returns the results (or a job to resume "
