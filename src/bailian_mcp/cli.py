@@ -17,26 +17,37 @@ TRANSPORTS = ("stdio", "sse", "streamable-http")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _serve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--transport", choices=TRANSPORTS, default="stdio", help="MCP transport (default stdio)")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address for sse/streamable-http")
-    parser.add_argument("--port", type=int, default=8000, help="port for sse/streamable-http (default 8000)")
+def _serve_options(parser: argparse.ArgumentParser, *, with_defaults: bool = True) -> None:
+    """The serving options; on the `serve` subcommand without defaults, so options given before it stay."""
+
+    def default(value: object) -> object:
+        return value if with_defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--transport", choices=TRANSPORTS, default=default("stdio"), help="MCP transport (default stdio)"
+    )
+    parser.add_argument("--host", default=default("127.0.0.1"), help="bind address for sse/streamable-http")
+    parser.add_argument("--port", type=int, default=default(8000), help="port for sse/streamable-http (default 8000)")
     parser.add_argument(
         "--emulator",
         action="store_true",
+        default=default(False),
         help="start the built-in DashScope emulator and use it (offline, no API key needed)",
     )
     parser.add_argument(
         "--allow-unauthenticated-remote",
         action="store_true",
+        default=default(False),
         help="let sse/streamable-http bind a non-loopback address without BAILIAN_HTTP_TOKEN (not recommended)",
     )
-    parser.add_argument("--region", choices=sorted(REGION_BASE_URLS), help="DashScope region (BAILIAN_REGION)")
-    parser.add_argument("--base-url", help="DashScope API base URL (DASHSCOPE_BASE_URL)")
-    parser.add_argument("--output-dir", help="where results are saved (BAILIAN_OUTPUT_DIR)")
+    parser.add_argument(
+        "--region", choices=sorted(REGION_BASE_URLS), default=default(None), help="DashScope region (BAILIAN_REGION)"
+    )
+    parser.add_argument("--base-url", default=default(None), help="DashScope API base URL (DASHSCOPE_BASE_URL)")
+    parser.add_argument("--output-dir", default=default(None), help="where results are saved (BAILIAN_OUTPUT_DIR)")
     parser.add_argument(
         "--log-level",
-        default="WARNING",
+        default=default("WARNING"),
         choices=LOG_LEVELS,
         type=str.upper,
         help="log level for stderr (default WARNING)",
@@ -51,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bailian-mcp {__version__}")
     _serve_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _serve_options(commands.add_parser("serve", help="serve MCP (the default when no command is given)"))
+    _serve_options(
+        commands.add_parser("serve", help="serve MCP (the default when no command is given)"), with_defaults=False
+    )
     emulator = commands.add_parser("emulator", help="run the DashScope emulator alone")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8765)
