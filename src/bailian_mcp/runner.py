@@ -401,7 +401,9 @@ class Runner:
             await report(f"Task {task_id}: {snapshot.status}.")
 
         try:
-            snapshot = await self.client.wait(task_id, timeout=wait_seconds, on_poll=on_poll, poll_first=poll_first)
+            snapshot = await self.client.wait(
+                task_id, timeout=wait_seconds, on_poll=on_poll, poll_first=poll_first, model=model.name
+            )
         except errors.DashScopeError as exc:
             status = seen["last"].status if seen["last"] else "PENDING"
             return JobResult(

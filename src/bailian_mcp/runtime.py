@@ -35,6 +35,13 @@ def submit_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(rates)
 
 
+async def learn_durations(store: JobStore, client: DashScopeClient) -> None:
+    """Seed the client's task-duration history from finished jobs, so polls are well timed from the start."""
+    for job in reversed(await store.list(status="SUCCEEDED", limit=200)):
+        if job.result and job.result.get("submitted_at") and job.result.get("finished_at"):
+            client.history.record_total(job.model, job.result["submitted_at"], job.result["finished_at"])
+
+
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     client = DashScopeClient(
@@ -47,6 +54,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     )
     store = JobStore(settings.job_db_path, base_url=settings.resolved_base_url)
     try:
+        await learn_durations(store, client)
         async with anyio.create_task_group() as background:
             runner = Runner(settings=settings, client=client, store=store, background=background)
             yield Services(settings=settings, client=client, store=store, runner=runner)

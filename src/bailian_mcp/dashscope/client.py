@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ import httpx
 from bailian_mcp import __version__
 from bailian_mcp.dashscope import errors, protocol
 from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.dashscope.polling import DurationHistory, PollPlan, PollSchedule
 from bailian_mcp.dashscope.sse import ServerEvent, iter_events
 from bailian_mcp.errors import ConfigurationError
 
@@ -52,19 +53,6 @@ class RetryPolicy:
         """Seconds to sleep before retry number `attempt` (0-based): full jitter over [½, 1]·backoff."""
         backoff = min(self.max_delay, self.base_delay * 2.0**attempt)
         return backoff * random.uniform(0.5, 1.0)
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Delays between task status polls: quick at first, then settling at `max_delay`."""
-
-    delays: tuple[float, ...] = (1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0)
-    max_delay: float = 5.0
-
-    def __iter__(self) -> Iterator[float]:
-        yield from self.delays
-        while True:
-            yield self.max_delay
 
 
 @dataclass(frozen=True)
@@ -141,6 +129,7 @@ class DashScopeClient:
             self.limiter.set_rate(TASK_QUERY_BUCKET, TASK_QUERY_RPS)
         self.retry = retry or RetryPolicy()
         self.poll = poll or PollSchedule()
+        self.history = DurationHistory()
         self._region_hint = region_hint
 
     @property
@@ -438,23 +427,28 @@ class DashScopeClient:
         timeout: float,
         on_poll: ProgressHook | None = None,
         poll_first: bool = True,
+        model: str | None = None,
     ) -> TaskSnapshot:
         """Poll until the task ends or `timeout` seconds pass; returns the last snapshot read.
 
-        The last poll happens at the deadline itself, so a task that has just finished is not
-        missed. Transient failures of a poll are retried a little past the deadline; a failure
-        that outlasts that propagates (the task itself is not affected by it).
+        With `model` given, polls are timed from how long that model's tasks took (see
+        `polling.PollPlan`), and a finished task teaches the history. The last poll happens at
+        the deadline itself, so a task that has just finished is not missed. Transient failures
+        of a poll are retried a little past the deadline; a failure that outlasts that
+        propagates (the task itself is not affected by it).
         """
         deadline = time.monotonic() + max(0.0, timeout)
         retry_deadline = deadline + self.poll.max_delay
-        delays = iter(self.poll)
+        plan = PollPlan(self.history if model else None, model or "", self.poll)
         if not poll_first:
-            await anyio.sleep(min(next(delays), max(0.0, deadline - time.monotonic())))
+            await anyio.sleep(min(plan.next_delay(None), max(0.0, deadline - time.monotonic())))
         while True:
             snapshot = await self.get_task(task_id, deadline=retry_deadline)
             if on_poll is not None:
                 await on_poll(snapshot)
+            if snapshot.status == "SUCCEEDED" and model:
+                self.history.record(model, dict(snapshot.output))
             remaining = deadline - time.monotonic()
             if snapshot.terminal or remaining <= 0:
                 return snapshot
-            await anyio.sleep(min(next(delays), remaining))
+            await anyio.sleep(min(plan.next_delay(dict(snapshot.output)), remaining))
