@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import anyio
 from anyio.abc import TaskGroup
@@ -42,7 +42,7 @@ from bailian_mcp.errors import BailianError, ConfigurationError, InputError
 from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs import Job, JobStore
 from bailian_mcp.media import DownloadError, download, image_info, media_duration, suffix_for
-from bailian_mcp.results import ErrorInfo, JobResult, OutputFile
+from bailian_mcp.results import ErrorInfo, JobResult, JobStatus, OutputFile
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
 
@@ -525,20 +525,7 @@ async def describe_file(output: OutputFile, path: Path, size: int, sha256: str, 
     return output.model_copy(update=update)
 
 
-_STATUSES = frozenset(
-    {
-        "SUBMITTING",
-        "SUBMIT_UNCERTAIN",
-        "REJECTED",
-        "PENDING",
-        "RUNNING",
-        "SUSPENDED",
-        "SUCCEEDED",
-        "FAILED",
-        "CANCELED",
-        "UNKNOWN",
-    }
-)
+_STATUSES = frozenset(get_args(JobStatus))
 
 
 def _job_status(status: str) -> Any:

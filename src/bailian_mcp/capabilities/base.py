@@ -40,6 +40,26 @@ def parse_params(model: type[P], data: Mapping[str, Any]) -> P:
         raise InputError.from_validation(exc, model.model_fields) from None
 
 
+def prompt_input(
+    prompt: str, negative_prompt: str, *, model: ModelSpec, limit: int, what: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The `input` of a prompted generation (prompt, and negative_prompt when given), and its warnings.
+
+    A prompt longer than `limit` is allowed (the brief offers more than some models read): the
+    service truncates it, and the warning says so.
+    """
+    text = prompt.strip()
+    if not text:
+        raise InputError("prompt", prompt, f"describe {what} in at least one non-blank character")
+    warnings = []
+    if len(text) > limit:
+        warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {limit}.")
+    body_input: dict[str, Any] = {"prompt": text}
+    if negative_prompt.strip():
+        body_input["negative_prompt"] = negative_prompt.strip()
+    return body_input, warnings
+
+
 @dataclass(frozen=True)
 class BuildContext:
     region: str

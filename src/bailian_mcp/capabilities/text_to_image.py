@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompt_input
 from bailian_mcp.capabilities.images import Seed, check_size, parse_image_results
 from bailian_mcp.catalog import ImageModel
 from bailian_mcp.errors import InputError
@@ -64,9 +64,6 @@ def normalize_size(model: ImageModel, size: str | None) -> str:
 def build(params: TextToImageParams, context: BuildContext) -> Request:
     model = catalog.resolve("text_to_image", params.model)
     assert isinstance(model, ImageModel)
-    prompt = params.prompt.strip()
-    if not prompt:
-        raise InputError("prompt", params.prompt, "describe the picture in at least one non-blank character")
     if context.region not in model.regions:
         raise InputError(
             "model",
@@ -80,14 +77,9 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
             f"{model.name} makes at most {model.n_max} image per call; use a wan model for up to 4",
         )
     size = normalize_size(model, params.size)
-    warnings = []
-    if len(prompt) > model.prompt_max:
-        warnings.append(
-            f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
-        )
-    body_input: dict[str, Any] = {"prompt": prompt}
-    if params.negative_prompt.strip():
-        body_input["negative_prompt"] = params.negative_prompt.strip()
+    body_input, warnings = prompt_input(
+        params.prompt, params.negative_prompt, model=model, limit=model.prompt_max, what="the picture"
+    )
     parameters: dict[str, Any] = {
         "size": size,
         "n": params.n,

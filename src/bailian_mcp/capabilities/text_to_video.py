@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompt_input
 from bailian_mcp.capabilities.images import Seed, parse_size
 from bailian_mcp.catalog import VIDEO_480P, VIDEO_720P, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
@@ -87,17 +87,9 @@ def build(params: TextToVideoParams, context: BuildContext) -> Request:
             params.duration,
             f"{model.name} makes {' or '.join(map(str, model.durations))}-second clips only",
         )
-    prompt = params.prompt.strip()
-    if not prompt:
-        raise InputError("prompt", params.prompt, "describe the clip in at least one non-blank character")
-    warnings = []
-    if len(prompt) > model.prompt_max:
-        warnings.append(
-            f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
-        )
-    body_input: dict[str, Any] = {"prompt": prompt}
-    if params.negative_prompt.strip():
-        body_input["negative_prompt"] = params.negative_prompt.strip()
+    body_input, warnings = prompt_input(
+        params.prompt, params.negative_prompt, model=model, limit=model.prompt_max, what="the clip"
+    )
     parameters: dict[str, Any] = {
         "size": size,
         "duration": params.duration,
