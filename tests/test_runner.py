@@ -534,24 +534,24 @@ async def test_a_pending_task_that_refuses_cancellation_keeps_its_status(
     assert job.status == "PENDING"
 
 
-async def test_cancelling_the_caller_during_submit_leaves_an_uncertain_job_and_no_resend(
+async def test_cancelling_the_caller_during_submit_waits_for_the_task_id_then_cancels_it(
     services: Services, mock: respx.MockRouter
 ) -> None:
     arrived: list[httpx.Request] = []
 
     async def slow_submit(request: httpx.Request) -> httpx.Response:
         arrived.append(request)
-        await anyio.sleep(5)
+        await anyio.sleep(0.6)
         return submitted()
 
     mock.post(SUBMIT_PATH).mock(side_effect=slow_submit)
-    cancel = mock.post(f"/tasks/{TASK_ID}/cancel")
+    cancel = mock.post(f"/tasks/{TASK_ID}/cancel").mock(return_value=httpx.Response(200, json={"request_id": "r"}))
     with anyio.move_on_after(0.3) as scope:
         await services.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=30)
     assert scope.cancelled_caught
-    assert len(arrived) == 1 and cancel.call_count == 0
+    assert len(arrived) == 1 and cancel.call_count == 1  # never re-sent; the created task is not left behind
     [job] = await services.store.list()
-    assert job.status == "SUBMIT_UNCERTAIN" and job.task_id is None
+    assert job.task_id == TASK_ID and job.status == "CANCELED"
 
 
 # ---------------------------------------------------------------------- refused before anything is sent

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bailian_mcp import __version__
-from bailian_mcp.config import REGION_BASE_URLS, Settings, load_settings
+from bailian_mcp.commands import COMMAND_NAMES, add_commands, run_command
+from bailian_mcp.config import EMULATOR_KEY, REGION_BASE_URLS, Settings, load_settings
 from bailian_mcp.errors import ConfigurationError
 
-EMULATOR_KEY = "sk-emulator"
 TRANSPORTS = ("stdio", "sse", "streamable-http")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument("--pending-seconds", type=float, default=1.0)
     emulator.add_argument("--running-seconds", type=float, default=3.0)
+    add_commands(commands)
     return parser
 
 
@@ -136,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "emulator":
             run_emulator(args)
+        elif args.command in COMMAND_NAMES:
+            raise SystemExit(run_command(args))
         else:
             serve(args)
     except ConfigurationError as exc:

@@ -22,6 +22,7 @@ REGION_BASE_URLS: dict[str, str] = {
     "us-east-1": "https://dashscope-us.aliyuncs.com/api/v1",
 }
 
+EMULATOR_KEY = "sk-emulator"  # the key used with the built-in emulator
 _UNEXPANDED = re.compile(r"\$\{[^}]*\}|^\$[A-Za-z_]")
 
 

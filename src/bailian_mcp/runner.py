@@ -75,10 +75,15 @@ class _Exchange:
     result: JobResult | None = None
     error: BaseException | None = None
     listener: Progress | None = None
+    text_listener: Callable[[str], Awaitable[None]] | None = None
 
     async def report(self, message: str) -> None:
         if self.listener is not None:
             await self.listener(message)
+
+    async def report_text(self, piece: str) -> None:
+        if self.text_listener is not None:
+            await self.text_listener(piece)
 
 
 class Runner:
@@ -99,10 +104,12 @@ class Runner:
         wait_seconds: float,
         progress: ProgressCallback | None = None,
         fingerprint: str | None = None,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
     ) -> JobResult:
         """Validate, record, send and follow a new job for up to `wait_seconds`.
 
-        `fingerprint` marks the job for callers that must find it again (the batch runner's resumption).
+        `fingerprint` marks the job for callers that must find it again (the batch runner's resumption);
+        `on_text` receives generated text piece by piece while the caller waits.
         """
         request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
         if not self.client.has_api_key:
@@ -118,7 +125,7 @@ class Runner:
             fingerprint=fingerprint,
         )
         if isinstance(capability, DirectCapability):
-            return await self._start_exchange(job, capability, request, wait_seconds, report)
+            return await self._start_exchange(job, capability, request, wait_seconds, report, on_text)
         snapshot = await self._submit(job, request)
         await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
         return await self._follow(
@@ -164,16 +171,18 @@ class Runner:
         return Request(model=request.model, path=request.path, body=body, headers=headers, warnings=request.warnings)
 
     async def _submit(self, job: Job, request: Request) -> TaskSnapshot:
+        """POST the task and record its id. Once the POST is on its way, a cancellation waits for the reply,
+        so the task id is always recorded (and the task can then be cancelled or collected)."""
         try:
-            snapshot = await self.client.submit(
-                request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket
-            )
+            await self.client.limiter.acquire(request.model.rate_bucket)
+            with anyio.CancelScope(shield=True):
+                snapshot = await self.client.submit(request.path, request.body, headers=request.headers)
+                await self.store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
         except BaseException as exc:
             replacement = await self._record_send_failure(job, exc)
             if replacement is exc:
                 raise
             raise replacement from exc
-        await self.store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
         return snapshot
 
     async def _record_send_failure(self, job: Job, exc: BaseException) -> BaseException:
@@ -203,9 +212,15 @@ class Runner:
     # ------------------------------------------------------------------ direct exchanges
 
     async def _start_exchange(
-        self, job: Job, capability: DirectCapability[Any], request: Request, wait_seconds: float, report: Progress
+        self,
+        job: Job,
+        capability: DirectCapability[Any],
+        request: Request,
+        wait_seconds: float,
+        report: Progress,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
     ) -> JobResult:
-        exchange = _Exchange()
+        exchange = _Exchange(text_listener=on_text)
         self._exchanges[job.job_id] = exchange
         self._background.start_soon(self._exchange, job, capability, request, exchange)
         return await self._await_exchange(job, exchange, wait_seconds, report)
@@ -218,6 +233,7 @@ class Runner:
             context = ExchangeContext(
                 client=self.client,
                 progress=exchange.report,
+                text=exchange.report_text,
                 output_path=lambda index, suffix: self._output_path(job.job_id, index, suffix),
             )
             try:
@@ -272,6 +288,7 @@ class Runner:
                 await exchange.done.wait()
         finally:
             exchange.listener = None
+            exchange.text_listener = None
         if exchange.error is not None:
             raise exchange.error
         if exchange.result is not None:

@@ -108,13 +108,19 @@ class Outcome:
     error: ErrorInfo | None = None  # the exchange failed part-way; what it produced is kept
 
 
+async def _ignore_text(piece: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class ExchangeContext:
-    """What `execute` may use: the client, a progress line, and where to save files it receives."""
+    """What `execute` may use: the client, a progress line, where to save files it receives, and where to
+    hand each new piece of generated text as it arrives (the CLI prints it)."""
 
     client: DashScopeClient
     progress: Callable[[str], Awaitable[None]]
     output_path: Callable[[int, str], Path]
+    text: Callable[[str], Awaitable[None]] = _ignore_text
 
 
 @dataclass(frozen=True)

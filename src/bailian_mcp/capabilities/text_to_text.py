@@ -326,7 +326,10 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
             async for event in events:
                 piece, reason = read_event(event)
                 if piece is not None:
+                    previous = text
                     text = text + piece if incremental else piece  # not incremental: the whole text so far
+                    if text.startswith(previous) and len(text) > len(previous):
+                        await ctx.text(text[len(previous) :])
                 finish_reason = reason or finish_reason
                 usage = read_usage(event) or usage
                 await progress(usage, text)
