@@ -65,6 +65,15 @@ class LocalFile:
 
 def confine(value: str, roots: Sequence[Path], *, param: str) -> Path:
     """The real path of a local file the caller may use, or an InputError saying why not."""
+    try:
+        return _confine(value, roots, param=param)
+    except (ValueError, OSError) as exc:  # NUL bytes, names too long, malformed file: URIs
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(param, value, f"this is not a usable file path ({exc})") from None
+
+
+def _confine(value: str, roots: Sequence[Path], *, param: str) -> Path:
     text = value.strip()
     if text.startswith("file://"):
         text = unquote(urlsplit(text).path)
@@ -122,7 +131,10 @@ def image_size(data: bytes) -> tuple[int, int]:
 
 def _public_url(value: str, param: str) -> str:
     """An http(s) URL with any non-ASCII characters percent-encoded (DashScope refuses raw Chinese in URLs)."""
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError as exc:
+        raise InputError(param, value, f"this is not a valid URL ({exc})") from None
     if not parts.netloc:
         raise InputError(param, value, "the URL has no host")
     path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")

@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -57,11 +57,22 @@ def _wait_field(settings: Settings) -> Any:
     )
 
 
+CONTEXT_ARGUMENT = "ctx"
+
+
 class RawArguments(ArgModelBase):
     """Hands a tool body its arguments exactly as sent. The body validates them with `parse_params`, so a
     tool, the CLI and the batch runner all report bad input in the same words."""
 
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_reserved_name(cls, data: Any) -> Any:
+        # The tool body receives the MCP context under this name; an argument of that name would be dropped.
+        if isinstance(data, dict) and CONTEXT_ARGUMENT in data:
+            raise ValueError(f"there is no such parameter: {CONTEXT_ARGUMENT!r}")
+        return data
 
     def model_dump_one_level(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -92,7 +103,7 @@ def _make_tool(
         parameters=arguments.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema),
         fn_metadata=FuncMetadata(arg_model=RawArguments, output_model=output_model),
         is_async=True,
-        context_kwarg="ctx",
+        context_kwarg=CONTEXT_ARGUMENT,
         annotations=annotations,
     )
 

@@ -26,7 +26,7 @@ def _as_list(value: Any) -> Any:
         if text.startswith("["):
             try:
                 return json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return [value]
         return [value]
     return value

@@ -89,7 +89,7 @@ class SpeechToTextParams(Params):
         if text.startswith("["):
             try:
                 decoded = json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise ValueError(
                     'this looks like a JSON list but does not parse; send a list such as ["https://.../a.wav"]'
                 ) from None
@@ -105,7 +105,7 @@ class SpeechToTextParams(Params):
         if text.startswith("["):
             try:
                 return json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise ValueError('this looks like a JSON list but does not parse; send e.g. ["zh", "en"]') from None
         return [part.strip() for part in text.split(",") if part.strip()]
 

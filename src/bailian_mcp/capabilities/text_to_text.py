@@ -176,7 +176,7 @@ class TextToTextParams(Params):
             return None
         try:
             return json.loads(value)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise PydanticCustomError(
                 "json", "give a list of role/content objects, or that list as JSON text ({error})", {"error": str(exc)}
             ) from None
@@ -208,7 +208,7 @@ class TextToTextParams(Params):
         if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
             try:
                 decoded = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return value
             if isinstance(decoded, list) and all(isinstance(item, str) for item in decoded):
                 return decoded

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -144,6 +145,11 @@ def _handshake_error(status: int, body: bytes | bytearray | None, request_id: st
     return errors.from_reply(status, code or "Unknown", message, request_id, region_hint=BEIJING_ONLY)
 
 
+_QUIET_LOGGER = logging.getLogger("bailian_mcp.websocket")
+_QUIET_LOGGER.setLevel(logging.WARNING)
+_QUIET_LOGGER.propagate = False
+
+
 async def _open(url: str, headers: Mapping[str, str], connect_timeout: float) -> ClientConnection:
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
@@ -159,6 +165,7 @@ async def _open(url: str, headers: Mapping[str, str], connect_timeout: float) ->
             close_timeout=CLOSE_TIMEOUT,
             max_size=MAX_MESSAGE_BYTES,
             compression=None,
+            logger=_QUIET_LOGGER,  # websockets logs the handshake, key included, at DEBUG
         )
     except InvalidStatus as exc:
         response = exc.response
