@@ -123,15 +123,16 @@ def _preview(path: Path, max_side: int, max_bytes: int) -> bytes | None:
     from PIL import Image
 
     with Image.open(path) as image:
-        image.draft("RGB", (max_side, max_side))
+        image.draft("RGB", (max_side, max_side))  # JPEG decodes straight to a small size
+        image.thumbnail((max_side, max_side), reducing_gap=2.0)  # in place: never a full-size copy
         picture = image.convert("RGB")
     side = max_side
     while side >= 64:
-        thumb = picture.copy()
-        thumb.thumbnail((side, side))
+        if max(picture.size) > side:
+            picture.thumbnail((side, side))
         for quality in (80, 65, 50):
             buffer = io.BytesIO()
-            thumb.save(buffer, format="JPEG", quality=quality, optimize=True)
+            picture.save(buffer, format="JPEG", quality=quality, optimize=True)
             if buffer.tell() <= max_bytes:
                 return buffer.getvalue()
         side //= 2

@@ -13,6 +13,7 @@ Two kinds of capability share it:
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -120,8 +121,8 @@ class Runner:
             capability=capability.name,
             model=request.model.name,
             base_url=self.client.base_url,
-            params=params.model_dump(mode="json"),
-            request=request.body,
+            params=_for_the_record(params.model_dump(mode="json")),
+            request=_for_the_record(request.body),
             fingerprint=fingerprint,
         )
         if isinstance(capability, DirectCapability):
@@ -551,6 +552,21 @@ def _job_status(status: str) -> Any:
 
 def _numbers(usage: Any) -> dict[str, float]:
     return {k: float(v) for k, v in dict(usage).items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+INLINE_DATA_KEPT = 256  # characters of a data: URI kept in the job record
+
+
+def _for_the_record(value: Any) -> Any:
+    """`value` as the job store keeps it: inline `data:` URIs (images of many MB) shortened to their digest."""
+    if isinstance(value, str) and value.startswith("data:") and len(value) > INLINE_DATA_KEPT:
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        return f"{value.split(',', 1)[0]},… ({len(value)} characters, sha256 {digest})"
+    if isinstance(value, dict):
+        return {k: _for_the_record(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_for_the_record(v) for v in value]
+    return value
 
 
 def _where_to_look(job: Job) -> str:
