@@ -1,4 +1,4 @@
-"""Poll timing: at the expected end of a task, learned per model; a backoff when nothing is known."""
+"""Poll timing: learned per model from task durations; the SDK-like backoff when nothing is known."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from bailian_mcp.dashscope.polling import MIN_STEP, DurationHistory, PollPlan, PollSchedule
+from bailian_mcp.dashscope.polling import DurationHistory, PollPlan, PollSchedule
 from bailian_mcp.dashscope.protocol import SERVICE_TZ
 
 
@@ -15,48 +15,48 @@ def service_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=SERVICE_TZ).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
-def finished(submitted: float, scheduled: float, ended: float) -> dict[str, object]:
-    return {
-        "submit_time": service_time(submitted),
-        "scheduled_time": service_time(scheduled),
-        "end_time": service_time(ended),
-    }
-
-
-def test_without_history_the_fallback_schedule_is_used() -> None:
-    plan = PollPlan(DurationHistory(), "m", PollSchedule(delays=(1.0, 2.0), max_delay=4.0))
-    assert [plan.next_delay(None) for _ in range(4)] == [1.0, 2.0, 4.0, 4.0]
-
-
-def test_history_keeps_the_median_of_recent_durations_per_model() -> None:
+def history_of(*durations: float) -> DurationHistory:
     history = DurationHistory()
-    for run in (8.0, 10.0, 30.0):
-        history.record("wan", finished(1000.0, 1002.0, 1002.0 + run))
-    assert history.expected_run("wan") == pytest.approx(10.0, abs=0.01)
-    assert history.expected_total("wan") == pytest.approx(12.0, abs=0.01)
-    assert history.expected_run("other") is None
+    for duration in durations:
+        history.record("m", {"submit_time": service_time(1000.0), "end_time": service_time(1000.0 + duration)})
+    return history
 
 
-def test_the_first_poll_comes_just_after_the_expected_end_from_submission() -> None:
-    history = DurationHistory()
-    history.record_total("wan", service_time(0.0), service_time(6.0))
+def moments(plan: PollPlan, count: int, submitted: float) -> list[float]:
+    """The poll moments as seconds after submission (the plan is read without sleeping)."""
+    return [round(time.time() + plan.next_delay() - submitted, 2) for _ in range(count)]
+
+
+def test_without_history_the_fallback_backoff_is_used() -> None:
     now = time.time()
-    plan = PollPlan(history, "wan", PollSchedule(), submitted_at=now)
-    assert plan.next_delay(None) == pytest.approx(6.0 + MIN_STEP, abs=0.1)
+    plan = PollPlan(DurationHistory(), "m", PollSchedule(delays=(1.0, 2.0), max_delay=4.0), submitted_at=now)
+    assert moments(plan, 4, now) == pytest.approx([1.0, 3.0, 7.0, 11.0], abs=0.05)
 
 
-def test_a_running_task_is_polled_at_its_scheduled_time_plus_the_usual_run() -> None:
-    history = DurationHistory()
-    history.record("wan", finished(0.0, 5.0, 9.0))  # 4 s of running after 5 s in the queue
+def test_history_keeps_recent_durations_per_model_and_ignores_broken_times() -> None:
+    history = history_of(8.0, 10.0, 30.0)
+    history.record("m", {"submit_time": "garbage", "end_time": None})
+    assert history.durations("m") == pytest.approx([8.0, 10.0, 30.0], abs=0.01)
+    assert history.durations("other") == []
+
+
+def test_short_tasks_are_polled_at_the_quantiles_of_their_durations() -> None:
     now = time.time()
-    plan = PollPlan(history, "wan", PollSchedule(), submitted_at=now - 20)
-    running = {"task_status": "RUNNING", "scheduled_time": service_time(now - 1.0)}
-    assert plan.next_delay(running) == pytest.approx(3.0 + MIN_STEP, abs=0.1)
+    plan = PollPlan(history_of(1.0, 1.2, 1.4, 2.0), "m", PollSchedule(), submitted_at=now)
+    first = moments(plan, 5, now)
+    assert first[:2] == pytest.approx([1.2, 2.0], abs=0.05)  # the 50th, then the 80th (= 95th = 100th) percentile
+    assert first[2] == pytest.approx(2.25, abs=0.05) and first == sorted(first)  # then steps of 0.25 s and up
 
 
-def test_a_task_later_than_usual_is_polled_in_growing_steps() -> None:
-    history = DurationHistory()
-    history.record("wan", finished(0.0, 0.0, 10.0))
-    plan = PollPlan(history, "wan", PollSchedule(), submitted_at=time.time() - 60)
-    steps = [plan.next_delay({"task_status": "RUNNING"}) for _ in range(4)]
-    assert steps[0] == pytest.approx(1.0) and steps == sorted(steps) and steps[-1] <= 5.0
+def test_long_tasks_wait_until_the_tenth_percentile_then_poll_faster_than_the_sdk() -> None:
+    now = time.time()
+    durations = [25.0 + i for i in range(10)]
+    plan = PollPlan(history_of(*durations), "m", PollSchedule(), submitted_at=now)
+    first, second, third = moments(plan, 3, now)
+    assert first == pytest.approx(25.0, abs=0.05)
+    assert second - first == pytest.approx(0.75 * 5.0, abs=0.05) and third - second == pytest.approx(3.75, abs=0.05)
+
+
+def test_a_plan_made_after_submission_never_asks_for_a_negative_wait() -> None:
+    plan = PollPlan(history_of(1.0), "m", PollSchedule(), submitted_at=time.time() - 100)
+    assert plan.next_delay() == 0.0

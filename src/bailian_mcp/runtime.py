@@ -39,7 +39,8 @@ async def learn_durations(store: JobStore, client: DashScopeClient) -> None:
     """Seed the client's task-duration history from finished jobs, so polls are well timed from the start."""
     for job in reversed(await store.list(status="SUCCEEDED", limit=200)):
         if job.result and job.result.get("submitted_at") and job.result.get("finished_at"):
-            client.history.record_total(job.model, job.result["submitted_at"], job.result["finished_at"])
+            times = {"submit_time": job.result["submitted_at"], "end_time": job.result["finished_at"]}
+            client.history.record(job.model, times)
 
 
 @asynccontextmanager

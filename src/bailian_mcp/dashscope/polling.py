@@ -1,19 +1,25 @@
-"""When to poll a task: at the moment it is expected to finish, learned from how long the model's tasks took.
+"""When to poll a task: timed from how long the model's recent tasks took.
 
-DashScope reports each task's `submit_time`, `scheduled_time` (it started running) and
-`end_time`. `DurationHistory` keeps, per model, how long recent tasks ran; `PollPlan` then
-asks for the status once, at the expected end (from `scheduled_time` when the task is seen
-RUNNING, else from the submission), and afterwards in short steps scaled to the model's
-duration. Without history it falls back to a backoff schedule much like the official SDK's.
-The outcome: fewer status polls than a fixed backoff, and the result noticed sooner.
+DashScope reports each task's `submit_time` and `end_time`; `DurationHistory` keeps, per
+model, the recent durations. `PollPlan` then schedules the polls of a new task, as moments
+after its submission:
+  * no history yet: a backoff much like the official SDK's (`PollSchedule`);
+  * short tasks (median under 3 s): at the 50th, 80th, 95th and 100th percentiles of the learned
+    durations, then in steps growing from a tenth of the median;
+  * longer tasks: nothing before the 10th percentile (where a fixed backoff spends most of its
+    polls), then every 0.75 × the SDK's own gap at that age — so the expected wait after the task
+    ends stays below the SDK's whatever the spread of durations.
+`bench/poll_simulation.py` compares the rules on a simulated clock, `bench/completion_latency.py`
+against the SDK live.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bailian_mcp.dashscope.protocol import parse_service_time
@@ -41,69 +47,73 @@ def _epoch(service_time: object) -> float | None:
     return moment.timestamp() if moment else None
 
 
+QUANTILES = (0.5, 0.8, 0.95, 1.0)
+SHORT_TASK = 3.0  # seconds: below this median, the quantile ladder
+FIRST_QUANTILE = 0.1
+GAP_FACTOR = 0.75
+
+
+def _sdk_gap(age: float) -> float:
+    """The official SDK's gap between polls around `age` seconds after submission."""
+    return 1.0 if age < 2 else 2.0 if age < 8 else 4.0 if age < 20 else 5.0
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
+
+
 class DurationHistory:
-    """Recent task durations per model: queue + run (submit→end) and run alone (scheduled→end)."""
+    """Recent submit-to-end durations of each model's tasks."""
 
     def __init__(self) -> None:
-        self._total: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=HISTORY_SIZE))
-        self._run: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=HISTORY_SIZE))
+        self._durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=HISTORY_SIZE))
 
-    def record(self, model: str, output: dict[str, object]) -> None:
+    def record(self, model: str, output: Mapping[str, object]) -> None:
         """Learn from a finished task's output (its service timestamps)."""
-        submitted, scheduled, ended = (_epoch(output.get(key)) for key in ("submit_time", "scheduled_time", "end_time"))
+        submitted, ended = _epoch(output.get("submit_time")), _epoch(output.get("end_time"))
         if submitted is not None and ended is not None and ended >= submitted:
-            self._total[model].append(ended - submitted)
-        if scheduled is not None and ended is not None and ended >= scheduled:
-            self._run[model].append(ended - scheduled)
+            self._durations[model].append(ended - submitted)
 
-    def record_total(self, model: str, submitted: str | None, ended: str | None) -> None:
-        """Learn from a stored result (it keeps only the submit and end times)."""
-        self.record(model, {"submit_time": submitted, "end_time": ended})
-
-    def expected_total(self, model: str) -> float | None:
-        samples = self._total.get(model)
-        return statistics.median(samples) if samples else None
-
-    def expected_run(self, model: str) -> float | None:
-        samples = self._run.get(model)
-        return statistics.median(samples) if samples else None
+    def durations(self, model: str) -> list[float]:
+        """The recent durations of `model`'s tasks, shortest first."""
+        return sorted(self._durations.get(model, ()))
 
 
 class PollPlan:
-    """The delays before each status poll of one task."""
+    """The moments (after submission) at which one task's status is read."""
 
     def __init__(
         self, history: DurationHistory | None, model: str, fallback: PollSchedule, submitted_at: float | None = None
     ) -> None:
-        self._history = history
-        self._model = model
-        self._fallback = iter(fallback)
         self._submitted_at = submitted_at if submitted_at is not None else time.time()
-        self._step: float | None = None
+        durations = history.durations(model) if history is not None else []
+        self._moments = self._schedule(durations, fallback)
 
-    def _expected_end(self, output: dict[str, object] | None) -> tuple[float, float] | None:
-        """(expected end as epoch seconds, expected duration) from the history and what the task says."""
-        if self._history is None:
-            return None
-        run = self._history.expected_run(self._model)
-        scheduled = _epoch(output.get("scheduled_time")) if output else None
-        if run is not None and scheduled is not None:
-            return scheduled + run, run
-        total = self._history.expected_total(self._model)
-        if total is not None:
-            submitted = (_epoch(output.get("submit_time")) if output else None) or self._submitted_at
-            return submitted + total, total
-        return None
+    @staticmethod
+    def _schedule(durations: list[float], fallback: PollSchedule) -> Iterator[float]:
+        if not durations:
+            moment = 0.0
+            for delay in fallback:
+                moment += delay
+                yield moment
+        median = statistics.median(durations)
+        if median < SHORT_TASK:
+            last = 0.0
+            for q in QUANTILES:
+                moment = _quantile(durations, q)
+                if moment > last + MIN_STEP:
+                    last = moment
+                    yield moment
+            step = max(0.25, median / 10)
+            while True:
+                last += step
+                yield last
+                step = min(MAX_STEP, step * 1.5)
+        moment = _quantile(durations, FIRST_QUANTILE)
+        while True:
+            yield moment
+            moment += max(0.25, GAP_FACTOR * _sdk_gap(moment))
 
-    def next_delay(self, output: dict[str, object] | None) -> float:
-        """Seconds to wait before the next poll, given the last status output read (None before the first)."""
-        expected = self._expected_end(output)
-        if expected is None:
-            return next(self._fallback)
-        end, duration = expected
-        wait = end - time.time()
-        if wait > MIN_STEP:
-            return wait + MIN_STEP  # just after the expected end
-        # Late: poll in steps that grow from a tenth of the usual duration, so a slow task is not hammered.
-        self._step = min(MAX_STEP, max(MIN_STEP, duration / 10) if self._step is None else self._step * 1.5)
-        return self._step
+    def next_delay(self, output: dict[str, object] | None = None) -> float:
+        """Seconds to wait before the next poll (`output`, the last status read, is not needed by this rule)."""
+        return max(0.0, self._submitted_at + next(self._moments) - time.time())
