@@ -101,11 +101,19 @@ async def test_recorded_cancel_of_a_finished_task_is_unsupported_operation(recor
     assert "PENDING" in str(caught.value)
 
 
-async def test_a_submit_answered_500_is_never_resent() -> None:
+async def test_a_submit_answered_500_in_dashscopes_envelope_is_retried_because_nothing_was_created() -> None:
+    failed = httpx.Response(500, json={"code": "InternalError", "message": "boom", "request_id": "r"})
+    created = {"output": {"task_status": "PENDING", "task_id": "t1"}, "request_id": "r2"}
     with respx.mock:
-        route = respx.post(T2I).mock(
-            return_value=httpx.Response(500, json={"code": "InternalError", "message": "boom", "request_id": "r"})
-        )
+        route = respx.post(T2I).mock(side_effect=[failed, httpx.Response(200, json=created)])
+        async with make_client() as client:
+            snapshot = await client.submit("services/aigc/text2image/image-synthesis", {})
+    assert route.call_count == 2 and snapshot.task_id == "t1"
+
+
+async def test_a_submit_answered_by_a_gateway_error_page_is_never_resent() -> None:
+    with respx.mock:
+        route = respx.post(T2I).mock(return_value=httpx.Response(502, content=b"<html>Bad Gateway</html>"))
         async with make_client() as client:
             with pytest.raises(errors.ServerError):
                 await client.submit("services/aigc/text2image/image-synthesis", {})

@@ -180,12 +180,22 @@ class JobStore:
         assert job is not None
         return job
 
-    async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
+    def _attach(self, job_id: str, task_id: str, status: str) -> None:
         now = time.time()
-        await self._arun(
-            "UPDATE jobs SET task_id = ?, status = ?, submitted_at = ?, updated_at = ? WHERE job_id = ?",
-            (task_id, status, now, now, job_id),
-        )
+        with self._lock, self._db:  # one transaction
+            self._db.execute("BEGIN IMMEDIATE")
+            # A task listing may have adopted this task while its submission's reply was on the way: the job
+            # that paid for it takes it back.
+            self._db.execute(
+                "DELETE FROM jobs WHERE task_id = ? AND fingerprint = 'adopted' AND job_id != ?", (task_id, job_id)
+            )
+            self._db.execute(
+                "UPDATE jobs SET task_id = ?, status = ?, submitted_at = ?, updated_at = ? WHERE job_id = ?",
+                (task_id, status, now, now, job_id),
+            )
+
+    async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
+        await anyio.to_thread.run_sync(self._attach, job_id, task_id, status)
 
     async def set_status(self, job_id: str, status: str, *, error: Mapping[str, Any] | None = None) -> None:
         now = time.time()

@@ -249,7 +249,10 @@ class DashScopeClient:
             return exc.retryable
         if isinstance(exc, errors.DashScopeConnectionError):
             return not exc.request_sent
-        return isinstance(exc, errors.RateLimitError)
+        # A 429, or a 5xx in DashScope's own error envelope, is the service saying it created nothing.
+        return isinstance(exc, errors.RateLimitError) or (
+            isinstance(exc, errors.ServerError) and exc.code not in (None, "Unknown")
+        )
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

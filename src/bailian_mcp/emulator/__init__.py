@@ -26,7 +26,14 @@ Services (each module's docstring has its rules):
   then ``oss://`` keys; results are served by `results` at ``/results/...`` (signed URLs)
 
 Emulator-only endpoints (no key): ``GET``/``DELETE /__emulator__/requests``,
-``GET /__emulator__/health``.
+``GET /__emulator__/health``, ``GET``/``PUT``/``DELETE /__emulator__/faults`` and
+``GET``/``DELETE /__emulator__/faults/stats``.
+
+Fault injection (`faults`): ``EmulatorConfig(faults=FaultPlan(seed=..., submit=EndpointFaults(...)))``
+makes a seeded share of the requests of each endpoint class fail on purpose — latency, 429 bursts,
+5xx, connection resets before and after the request is read, cut, garbled, slow and stalled replies,
+failed, half-failed and stranded tasks, expired result URLs, WebSocket drops; ``state.faults``
+and ``PUT /__emulator__/faults`` change the plan while it runs.
 
 Test triggers, written into a prompt or text:
 
@@ -43,7 +50,19 @@ Test triggers, written into a prompt or text:
 
 from .app import create_app
 from .config import EmulatorConfig
+from .faults import NO_FAULTS, EndpointFaults, FaultPlan, Latency
 from .runner import RunningEmulator, serve, start_in_thread
 from .state import EmulatorState
 
-__all__ = ["EmulatorConfig", "EmulatorState", "RunningEmulator", "create_app", "serve", "start_in_thread"]
+__all__ = [
+    "NO_FAULTS",
+    "EmulatorConfig",
+    "EmulatorState",
+    "EndpointFaults",
+    "FaultPlan",
+    "Latency",
+    "RunningEmulator",
+    "create_app",
+    "serve",
+    "start_in_thread",
+]

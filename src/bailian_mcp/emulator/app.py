@@ -1,5 +1,5 @@
 """The ASGI app: DashScope routes (HTTP and WebSocket), OSS-like result files and uploads,
-and the emulator's control endpoints.
+the emulator's control endpoints, and the fault layers around them (see `fault_middleware`).
 
 A capability plugs in by adding its routes to `_SERVICE_ROUTES` (for an async
 service, ``task_api.submit_route(path, kind)`` builds its submit endpoint; its
@@ -8,6 +8,7 @@ kind's ``plan`` may be a coroutine when it must read input files).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,8 @@ from starlette.routing import BaseRoute, Route
 from . import image2image, image_edit, results, task_api, text2image, textgen, transcription, tts, uploads, video
 from .config import DEFAULT_CONFIG, EmulatorConfig
 from .envelope import ServiceError, error_response
+from .fault_middleware import FaultGate, FaultReplies
+from .faults import NO_FAULTS, FaultPlan
 from .gateway import authenticate
 from .reqlog import CONTROL_PREFIX, RequestLogMiddleware
 from .state import EmulatorState, emulator_state
@@ -49,9 +52,34 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def _faults(request: Request) -> Response:
+    """``GET``: the fault plan; ``PUT``: replace it (JSON, see `faults.FaultPlan`); ``DELETE``: no faults."""
+    faults = emulator_state(request).faults
+    if request.method == "PUT":
+        try:
+            plan = FaultPlan.from_json(json.loads(await request.body()))
+        except ValueError as error:  # bad JSON included
+            return JSONResponse({"error": str(error)}, status_code=400)
+        faults.replace(plan)
+    elif request.method == "DELETE":
+        faults.replace(NO_FAULTS)
+    return JSONResponse(faults.plan.to_json())
+
+
+async def _fault_stats(request: Request) -> Response:
+    """``GET``: requests seen and faults injected (per endpoint class and in total); ``DELETE``: reset them."""
+    faults = emulator_state(request).faults
+    if request.method == "DELETE":
+        faults.clear_stats()
+        return Response(status_code=204)
+    return JSONResponse(faults.stats())
+
+
 _CONTROL_ROUTES: list[BaseRoute] = [
     Route(f"{CONTROL_PREFIX}/requests", _requests, methods=["GET", "DELETE"]),
     Route(f"{CONTROL_PREFIX}/health", _health, methods=["GET"]),
+    Route(f"{CONTROL_PREFIX}/faults", _faults, methods=["GET", "PUT", "DELETE"]),
+    Route(f"{CONTROL_PREFIX}/faults/stats", _fault_stats, methods=["GET", "DELETE"]),
 ]
 
 
@@ -86,7 +114,11 @@ def create_app(config: EmulatorConfig = DEFAULT_CONFIG, *, clock: Callable[[], f
     state = EmulatorState(config, clock)
     app = Starlette(
         routes=[*_SERVICE_ROUTES, *task_api.ROUTES, *results.ROUTES, *_CONTROL_ROUTES],
-        middleware=[Middleware(RequestLogMiddleware, log=state.log)],
+        middleware=[
+            Middleware(FaultGate, faults=state.faults),
+            Middleware(RequestLogMiddleware, log=state.log),
+            Middleware(FaultReplies, faults=state.faults),
+        ],
         exception_handlers={
             ServiceError: _service_error,
             404: _no_route,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .faults import FaultPlan
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class EmulatorConfig:
     """Timeout for downloading an input file given by URL (images to edit, audio to transcribe)."""
     ws_idle_seconds: float = 23.0
     """A speech-synthesis WebSocket that receives no ``run-task`` for this long fails and closes."""
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    """What goes wrong, on purpose (see `faults`); by default nothing. The running emulator's
+    plan can be changed later (``state.faults``, ``PUT /__emulator__/faults``)."""
 
     def __post_init__(self) -> None:
         for name in (

@@ -163,6 +163,8 @@ async def edit(request: Request) -> Response:
         for index in range(n)
     ]
     output = state.outputs.add(files, state.now())
+    if state.faults.outcome("sync") == "expired_urls":
+        state.faults.expire_urls(output.output_id)
     urls = output_urls(state, output, result_root(request, state))
     message = {"role": "assistant", "content": [{"image": url} for url in urls]}
     return json_response(

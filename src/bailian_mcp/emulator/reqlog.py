@@ -4,7 +4,9 @@ Each entry: ``method``, ``path``, ``query`` (dict of first values), ``headers``
 (Authorization, Content-Type, Accept, User-Agent, Range and every
 ``X-DashScope-*`` header, lower-cased names; the key shown as ``Bearer ***``),
 ``body`` (the parsed JSON, or ``None`` when empty or not JSON), ``status`` (the
-response status, ``None`` until it is sent) and ``time`` (epoch seconds).
+response status, ``None`` until it is sent) and ``time`` (epoch seconds); a request given a
+fault (see `faults`) also has ``fault``, its name. A request reset before it was read is not
+recorded (the service never read it).
 Requests to the emulator's own ``/__emulator__/`` endpoints are not recorded. A WebSocket
 handshake is recorded with method ``WEBSOCKET`` and status 101 when accepted (403 when
 closed before acceptance, or the status of a denial response); its messages are not.
@@ -18,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .faults import decision_of
 
 CONTROL_PREFIX = "/__emulator__"
 _KEPT_HEADERS = frozenset({"authorization", "content-type", "accept", "user-agent", "range"})
@@ -46,6 +50,9 @@ class RequestLog:
             "status": None,
             "time": self._clock(),
         }
+        decision = decision_of(scope)
+        if decision is not None and decision.fault is not None:
+            entry["fault"] = decision.fault
         self._entries.append(entry)
         return entry
 

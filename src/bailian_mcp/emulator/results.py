@@ -4,7 +4,8 @@ A result URL is ``{root}/results/{task_id}/{name}?Expires=…&OSSAccessKeyId=emu
 where ``root`` is ``EmulatorConfig.public_base_url`` or the root of the request
 that read the task. Files are numbered from 1 (``1.png``, ``2.png`` …). Synchronous
 answers (image editing) file their results in `outputs.OutputStore` and are served
-the same way, under their output id instead of a task id.
+the same way, under their output id instead of a task id. The ``expired_urls`` fault (see
+`faults`) signs a task's or an answer's URLs with an ``Expires`` one second before it was made.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ RESULTS_PREFIX = "results"
 
 def _signed_urls(state: EmulatorState, owner: str, files: Sequence[ResultFile], made_at: float, root: str) -> list[str]:
     expires = int(state.epoch(made_at) + state.config.result_url_ttl_seconds)
+    if state.faults.urls_expired(owner):  # the expired_urls fault
+        expires = int(state.epoch(made_at)) - 1
     base = f"{root.rstrip('/')}/{RESULTS_PREFIX}"
     return [state.signer.url(base, f"{owner}/{file.name}", expires) for file in files]
 

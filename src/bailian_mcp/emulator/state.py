@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from .config import EmulatorConfig
+from .faults import FaultInjector
 from .outputs import OutputStore
 from .ratelimit import SubmitLimiter
 from .reqlog import RequestLog
@@ -19,7 +20,8 @@ from .upload_store import UploadStore
 
 
 class EmulatorState:
-    """Config, clock, tasks, synchronous outputs, uploads, throttling, URL signing and the request log.
+    """Config, clock, tasks, synchronous outputs, uploads, throttling, URL signing, the request log and
+    the fault injector.
 
     ``clock`` is a monotonic time source in seconds (tests pass a fake one);
     wall-clock times are that clock shifted to the epoch when the state is made.
@@ -35,6 +37,7 @@ class EmulatorState:
         self.limiter = SubmitLimiter(config.submit_rps)
         self.signer = UrlSigner()
         self.log = RequestLog(lambda: self.epoch(self.now()))
+        self.faults = FaultInjector(config.faults)
 
     def now(self) -> float:
         """Monotonic seconds: what task lifecycles are measured in."""

@@ -29,6 +29,7 @@ from .envelope import (
 from .gateway import ServiceCall, authenticate, read_service_call, require_async
 from .results import result_urls
 from .state import EmulatorState, emulator_state
+from .task_faults import with_outcome
 from .tasks import Task, TaskJob
 
 API_PREFIX = "/api/v1"
@@ -54,7 +55,8 @@ def submit_route(service: str, kind: TaskKind) -> Route:
 
     Order of checks: key (401), async header (403), body (400 ``BadRequest.*``),
     model, the kind's rules (400), then the submission rate (429). Refused
-    requests create no task and do not count towards the rate.
+    requests create no task and do not count towards the rate. A created task
+    may be given an outcome fault (see `faults`).
     """
 
     async def submit(request: Request) -> Response:
@@ -70,9 +72,18 @@ def submit_route(service: str, kind: TaskKind) -> Route:
         if not state.limiter.admit((api_key, call.model), now):
             raise ServiceError(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
         request_id = new_request_id()
+        outcome = state.faults.outcome("submit")
         task = state.tasks.submit(
-            model=call.model, service=service, job=job, api_key=api_key, request_id=request_id, now=now
+            model=call.model,
+            service=service,
+            job=with_outcome(job, outcome),
+            api_key=api_key,
+            request_id=request_id,
+            now=now,
+            stuck=outcome == "pending",
         )
+        if outcome == "expired_urls":
+            state.faults.expire_urls(task.task_id)
         return json_response({"output": {"task_status": "PENDING", "task_id": task.task_id}, "request_id": request_id})
 
     return Route(f"{API_PREFIX}/services/{service}", submit, methods=["POST"])

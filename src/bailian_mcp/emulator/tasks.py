@@ -134,12 +134,16 @@ class TaskStore:
         self._tasks: dict[str, Task] = {}
         self._lanes: dict[tuple[str, str], _Lane] = {}
 
-    def submit(self, *, model: str, service: str, job: TaskJob, api_key: str, request_id: str, now: float) -> Task:
+    def submit(
+        self, *, model: str, service: str, job: TaskJob, api_key: str, request_id: str, now: float, stuck: bool = False
+    ) -> Task:
+        """Queue a new task; a ``stuck`` one is never scheduled (it stays PENDING, holding no slot)."""
         self._settle(now)
         task = Task(str(uuid.uuid4()), model, service, job, api_key, request_id, now)
         self._tasks[task.task_id] = task
         lane = self._lanes.setdefault((api_key, model), _Lane())
-        lane.queue.append(task)
+        if not stuck:
+            lane.queue.append(task)
         self._admit(lane, now)
         return task
 
@@ -154,7 +158,9 @@ class TaskStore:
         if task is None or task.progress(now).status != "PENDING":
             return False
         task.canceled_at = now
-        lane = self._lanes[(task.api_key, task.model)]
+        lane = self._lanes.get((task.api_key, task.model))
+        if lane is None:  # a stuck task, alone in its lane: it holds nothing
+            return True
         if task in lane.queue:
             lane.queue.remove(task)
         else:

@@ -33,7 +33,8 @@ other character a tone whose pitch follows ``pitch`` and loudness ``volume``): P
 ``sample_rate`` for ``pcm``; the same in a WAV whose header, in the first frame, also carries the
 text, so transcription can give it back; silent MPEG audio frames after an ID3 tag with the text
 for ``mp3``. Test trigger: ``[emulator:tts-drop]`` in the text closes the connection (code 1011)
-after the first audio frame, without ``task-finished``.
+after the first audio frame, without ``task-finished``; the ``drop`` fault (see `faults`) goes
+away at the same point without even a close frame.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .audio import SilentMp3, id3_tag, tone, wav_header
 from .envelope import ServiceError, invalid_parameter, new_request_id
+from .faults import decision_of
 from .gateway import authenticate
 from .params import flag, number_in
 from .state import emulator_state
@@ -218,7 +220,10 @@ async def _receive_text(websocket: WebSocket, idle: float) -> str | bytes | None
 
 
 async def _run(websocket: WebSocket, synthesis: Synthesis, pause: float) -> bool:
-    """Stream one task; False when the drop trigger closed the connection."""
+    """Stream one task; False when the drop trigger closed the connection or the ``drop`` fault (see
+    `faults`) abandoned it (returning without a close frame: the server then just closes the socket)."""
+    decision = decision_of(websocket.scope)
+    drop = decision is not None and decision.fault == "drop"
     attributes = {"request_uuid": new_request_id(), "x-ds-batch-queue-length": "0"}
     await websocket.send_text(_event(synthesis.task_id, "task-started", {}))
     last: dict[str, Any] = {"begin_time": 0, "end_time": 0, "words": []}
@@ -231,6 +236,8 @@ async def _run(websocket: WebSocket, synthesis: Synthesis, pause: float) -> bool
             sent_audio = True
             if DROP_TRIGGER in synthesis.text:
                 await websocket.close(code=1011)
+                return False
+            if drop:
                 return False
             continue
         last = sentence
