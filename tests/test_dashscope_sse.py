@@ -268,11 +268,18 @@ async def test_a_recorded_refusal_before_the_stream_raises_like_call(
     assert route.call_count == 1
 
 
-async def test_a_5xx_before_the_stream_is_not_resent() -> None:
+async def test_a_5xx_envelope_before_the_stream_is_retried_because_nothing_was_generated() -> None:
+    failed = httpx.Response(500, json={"code": "InternalError", "message": "x", "request_id": "r"})
     with respx.mock:
-        route = respx.post(URL).mock(
-            return_value=httpx.Response(500, json={"code": "InternalError", "message": "x", "request_id": "r"})
-        )
+        route = respx.post(URL).mock(side_effect=[failed, sse(event(1, "ok", "stop"))])
+        async with make_client() as client:
+            events = await collect(client)
+    assert route.call_count == 2 and len(events) == 1
+
+
+async def test_a_gateway_error_page_before_the_stream_is_not_resent() -> None:
+    with respx.mock:
+        route = respx.post(URL).mock(return_value=httpx.Response(502, content=b"<html>Bad Gateway</html>"))
         async with make_client() as client:
             with pytest.raises(errors.ServerError):
                 await collect(client)
