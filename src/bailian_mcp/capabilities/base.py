@@ -10,6 +10,7 @@ submission, waiting, downloads, result.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,19 @@ def parse_params(model: type[P], data: Mapping[str, Any]) -> P:
         return model.model_validate(dict(data))
     except ValidationError as exc:
         raise InputError.from_validation(exc, model.model_fields) from None
+
+
+def json_list(text: str) -> list[Any] | None:
+    """The list a string holds as JSON text (some clients, Claude Desktop among them, send list arguments that
+    way), or None when it is not a JSON list."""
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    try:
+        decoded = json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return decoded if isinstance(decoded, list) else None
 
 
 def prompt_input(

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.base import (
+    BuildContext,
+    DirectCapability,
+    ExchangeContext,
+    Outcome,
+    Params,
+    Request,
+    json_list,
+)
 from bailian_mcp.capabilities.images import Seed, check_size, image_url_outputs
 from bailian_mcp.catalog import ImageEditModel, SideRange
 from bailian_mcp.errors import InputError
@@ -22,13 +29,8 @@ OUTPUT_SIZES = SideRange(512, 2048)
 def _as_list(value: Any) -> Any:
     """One image, a list, or a JSON-encoded list (which Claude Desktop sends) → a list."""
     if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
-                return [value]
-        return [value]
+        decoded = json_list(value)
+        return decoded if decoded is not None else [value]
     return value
 
 

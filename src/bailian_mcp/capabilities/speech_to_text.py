@@ -9,14 +9,13 @@ of them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, json_list
 from bailian_mcp.catalog import TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
@@ -87,12 +86,10 @@ class SpeechToTextParams(Params):
         if not text:
             return []
         if text.startswith("["):
-            try:
-                decoded = json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
+            if (decoded := json_list(text)) is None:
                 raise ValueError(
                     'this looks like a JSON list but does not parse; send a list such as ["https://.../a.wav"]'
-                ) from None
+                )
             return decoded
         return [text]
 
@@ -103,10 +100,9 @@ class SpeechToTextParams(Params):
             return value
         text = value.strip()
         if text.startswith("["):
-            try:
-                return json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
-                raise ValueError('this looks like a JSON list but does not parse; send e.g. ["zh", "en"]') from None
+            if (decoded := json_list(text)) is None:
+                raise ValueError('this looks like a JSON list but does not parse; send e.g. ["zh", "en"]')
+            return decoded
         return [part.strip() for part in text.split(",") if part.strip()]
 
 

@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic_core import PydanticCustomError
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.base import (
+    BuildContext,
+    DirectCapability,
+    ExchangeContext,
+    Outcome,
+    Params,
+    Request,
+    json_list,
+)
 from bailian_mcp.catalog import TextModel
 from bailian_mcp.dashscope import errors
 from bailian_mcp.errors import InputError
@@ -205,12 +213,9 @@ class TextToTextParams(Params):
     @classmethod
     def _decode_stop(cls, value: Any) -> Any:
         """A JSON list of strings sent as text (Claude Desktop) is that list; any other string is one stop text."""
-        if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
-            try:
-                decoded = json.loads(value)
-            except (json.JSONDecodeError, RecursionError):
-                return value
-            if isinstance(decoded, list) and all(isinstance(item, str) for item in decoded):
+        if isinstance(value, str) and value.endswith("]"):
+            decoded = json_list(value)
+            if decoded is not None and all(isinstance(item, str) for item in decoded):
                 return decoded
         return value
 
