@@ -47,7 +47,8 @@ HEAVY = (
     "bailian_mcp.emulator",
     "httpx",
     "httpx2",
-    "pydantic_settings",
+    "bailian_mcp.commands",
+    "rich.progress",
     "sqlite3",
     "uvicorn",
     "starlette",
@@ -55,8 +56,8 @@ HEAVY = (
     "platformdirs",
 )
 
-# What cli.py does before serving on stdio (no --emulator): parse, settings, build; then the lifespan runs and
-# tools/list is answered. Printed: the modules loaded once built, and once tools/list was answered.
+# What cli.py does before serving on stdio (no --emulator): parse (no command parsers), settings, build; then the
+# lifespan runs and tools/list is answered. Printed: the modules loaded once built, and once tools/list was answered.
 BAILIAN_CHILD = """
 import time
 marks = [("start", time.perf_counter())]
@@ -66,7 +67,7 @@ from bailian_mcp import cli
 from bailian_mcp.server import build_server
 from bailian_mcp.runtime import open_services
 marks.append(("imports", time.perf_counter()))
-cli.build_parser().parse_args([])
+cli.build_parser(with_commands=False).parse_args([])
 from bailian_mcp.config import load_settings
 settings = load_settings()
 marks.append(("settings", time.perf_counter()))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bailian_mcp.config import Settings, load_settings
+from bailian_mcp.config import Settings, environment_variables, load_settings
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "spec" / "recordings"
 
@@ -55,7 +55,7 @@ def recording() -> Any:
     return Recording
 
 
-SETTINGS_ENV_NAMES = tuple(str(field.validation_alias) for field in Settings.model_fields.values())
+SETTINGS_ENV_NAMES = tuple(environment_variables().values())
 
 
 @pytest.fixture

@@ -69,3 +69,26 @@ def test_emulator_subcommand_serves_dashscope_on_the_given_port() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serving_builds_no_command_parsers_and_anything_else_builds_them_all() -> None:
+    from bailian_mcp.cli import _only_serves
+
+    assert _only_serves([])
+    assert _only_serves(["--transport", "sse", "--port", "9000", "serve", "--host", "127.0.0.1"])
+    assert _only_serves(["serve", "--emulator", "--log-level=debug"])
+    for argv in (["--help"], ["serve", "-h"], ["text2image", "a cat"], ["--port", "9", "nonsense"], ["emulator"]):
+        assert not _only_serves(argv), argv
+
+
+def test_an_unknown_command_is_named_among_all_the_commands() -> None:
+    done = run("--port", "9000", "text2imag")
+    assert done.returncode == 2
+    assert "invalid choice: 'text2imag'" in done.stderr and "text2image" in done.stderr and "batch" in done.stderr
+
+
+def test_top_level_help_lists_every_command() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    for command in ("serve", "emulator", "text2image", "tts", "asr", "task", "models", "batch"):
+        assert command in done.stdout

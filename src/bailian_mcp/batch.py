@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from pydantic import BaseModel, Field
@@ -57,10 +57,12 @@ from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.errors import DashScopeConnectionError, DashScopeError
 from bailian_mcp.errors import BailianError, ConfigurationError, InputError
 from bailian_mcp.jobs import Job
-from bailian_mcp.progress_display import BatchDisplay
 from bailian_mcp.results import Cost, ErrorInfo, JobResult, OutputFile
 from bailian_mcp.runner import SubmitUncertainError
 from bailian_mcp.runtime import Services
+
+if TYPE_CHECKING:
+    from bailian_mcp.progress_display import BatchDisplay  # rich loads only when a batch runs
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from bailian_mcp import __version__
-from bailian_mcp.commands import COMMAND_NAMES, add_commands, run_command
 from bailian_mcp.config import EMULATOR_KEY, REGION_BASE_URLS, Settings, load_settings
 from bailian_mcp.errors import ConfigurationError
 
@@ -54,7 +53,9 @@ def _serve_options(parser: argparse.ArgumentParser, *, with_defaults: bool = Tru
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; `with_commands=False` leaves out the generation and job commands (their options
+    come from the tools' parameter models), which serving does not need."""
     parser = argparse.ArgumentParser(
         prog="bailian-mcp",
         description="MCP server for Alibaba Bailian (DashScope) generation models.",
@@ -70,8 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument("--pending-seconds", type=float, default=1.0)
     emulator.add_argument("--running-seconds", type=float, default=3.0)
-    add_commands(commands)
+    if with_commands:
+        from bailian_mcp.commands import add_commands
+
+        add_commands(commands)
     return parser
+
+
+_VALUE_OPTIONS = frozenset({"--transport", "--host", "--port", "--region", "--base-url", "--output-dir", "--log-level"})
+
+
+def _only_serves(argv: Sequence[str]) -> bool:
+    """Whether `argv` is the serving options alone (maybe after `serve`): no command, no help wanted."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token in ("-h", "--help"):
+            return False
+        if token in _VALUE_OPTIONS:
+            next(tokens, None)
+        elif not token.startswith("-") and token != "serve":
+            return False
+    return True
 
 
 def _settings_for_serve(args: argparse.Namespace) -> tuple[Settings, Any]:
@@ -128,7 +148,8 @@ def run_emulator(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(with_commands=not _only_serves(argv)).parse_args(argv)
     logging.basicConfig(
         level=getattr(args, "log_level", "WARNING").upper(),
         stream=sys.stderr,
@@ -137,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "emulator":
             run_emulator(args)
-        elif args.command in COMMAND_NAMES:
+        elif args.command not in (None, "serve"):
+            from bailian_mcp.commands import run_command
+
             raise SystemExit(run_command(args))
         else:
             serve(args)

@@ -6,11 +6,10 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bailian_mcp.errors import ConfigurationError
 
@@ -30,10 +29,13 @@ def _data_home() -> Path:
     return Path(platformdirs.user_data_dir("bailian-mcp", appauthor=False))
 
 
-class Settings(BaseSettings):
-    """Every knob, with the environment variable that sets it (see the README's table)."""
+class Settings(BaseModel):
+    """Every knob, with the environment variable that sets it (its alias; see the README's table).
 
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+    Filled by `load_settings`; list-valued variables are split by the validators below, never decoded as JSON.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     api_key: SecretStr | None = Field(None, validation_alias="DASHSCOPE_API_KEY")
     base_url: str | None = Field(
@@ -42,7 +44,7 @@ class Settings(BaseSettings):
     region: Region = Field("cn-beijing", validation_alias="BAILIAN_REGION")
     output_dir: Path = Field(default_factory=lambda: _data_home() / "outputs", validation_alias="BAILIAN_OUTPUT_DIR")
     data_dir: Path = Field(default_factory=_data_home, validation_alias="BAILIAN_DATA_DIR")
-    input_roots: Annotated[list[Path], NoDecode] = Field(
+    input_roots: list[Path] = Field(
         default_factory=list,
         validation_alias="BAILIAN_INPUT_ROOTS",
         description="Folders local input files may come from (os.pathsep-separated); default: home, the "
@@ -62,12 +64,12 @@ class Settings(BaseSettings):
         validation_alias="BAILIAN_HTTP_TOKEN",
         description="Bearer token the SSE and streamable HTTP transports require (Authorization: Bearer ...).",
     )
-    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+    allowed_hosts: list[str] = Field(
         default_factory=list,
         validation_alias="BAILIAN_ALLOWED_HOSTS",
         description="Extra Host header values the HTTP transports accept (comma-separated), e.g. a proxy's name.",
     )
-    allowed_origins: Annotated[list[str], NoDecode] = Field(
+    allowed_origins: list[str] = Field(
         default_factory=list,
         validation_alias="BAILIAN_ALLOWED_ORIGINS",
         description="Extra Origin header values the HTTP transports accept (comma-separated).",
@@ -84,7 +86,7 @@ class Settings(BaseSettings):
         validation_alias="BAILIAN_RESULT_MAX_CHARS",
         description="Cap on the text of one result (long transcripts are cut there; the full one is in the file).",
     )
-    tools: Annotated[list[str], NoDecode] = Field(
+    tools: list[str] = Field(
         default_factory=list,
         validation_alias="BAILIAN_TOOLS",
         description="Tool groups to serve (comma-separated: image, text, video, audio, tasks); default all.",
@@ -171,12 +173,22 @@ class Settings(BaseSettings):
         return f"this server uses {self.resolved_base_url} (BAILIAN_REGION={self.region})"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with non-None `overrides` (command-line flags) on top."""
-    from pydantic import ValidationError
+def environment_variables() -> dict[str, str]:
+    """Each setting's environment variable, by field name."""
+    return {name: str(field.validation_alias) for name, field in Settings.model_fields.items()}
 
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with non-None `overrides` (command-line flags, by field name) on top."""
+    flags = {name: value for name, value in overrides.items() if value is not None}
+    values: dict[str, Any] = {
+        variable: os.environ[variable]
+        for name, variable in environment_variables().items()
+        if variable in os.environ and name not in flags
+    }
+    values.update(flags)  # by field name, so that an error names the flag's setting rather than the variable
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"Invalid settings — {problems}") from exc

@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
-import httpx
 
 from bailian_mcp.dashscope.client import RetryPolicy
 from bailian_mcp.errors import BailianError
+from bailian_mcp.lazy_modules import httpx
 
 CHUNK = 64 * 1024
+# Pillow work (probes, previews) two at a time: a large image decodes to tens of MB, and every extra worker
+# thread doing it would hold its own share of the peak (and its own malloc arena afterwards).
+IMAGE_WORKERS = anyio.CapacityLimiter(2)
 
 
 class DownloadError(BailianError):
@@ -114,7 +117,7 @@ def _image_info(path: Path) -> ImageInfo:
 async def image_info(path: Path) -> ImageInfo | None:
     """Width and height of a saved image, or None if it is not an image Pillow can read."""
     try:
-        return await anyio.to_thread.run_sync(_image_info, path)
+        return await anyio.to_thread.run_sync(_image_info, path, limiter=IMAGE_WORKERS)
     except Exception:
         return None
 
@@ -144,7 +147,7 @@ async def preview_jpeg(path: Path, *, max_side: int, max_bytes: int) -> bytes | 
     if max_bytes <= 0:
         return None
     try:
-        return await anyio.to_thread.run_sync(_preview, path, max_side, max_bytes)
+        return await anyio.to_thread.run_sync(_preview, path, max_side, max_bytes, limiter=IMAGE_WORKERS)
     except Exception:
         return None
 

@@ -6,6 +6,7 @@ batch runner word bad input the same way, and publishes a schema every MCP clien
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -86,6 +87,12 @@ def _arguments_model(name: str, params: type[BaseModel], settings: Settings | No
     return model
 
 
+@functools.cache
+def _metadata(output_model: type[BaseModel]) -> FuncMetadata:
+    """One FuncMetadata per result type, shared by the tools that return it (its output schema is built once)."""
+    return FuncMetadata(arg_model=RawArguments, output_model=output_model)
+
+
 def _make_tool(
     name: str,
     title: str,
@@ -101,7 +108,7 @@ def _make_tool(
         title=title,
         description=description,
         parameters=arguments.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema),
-        fn_metadata=FuncMetadata(arg_model=RawArguments, output_model=output_model),
+        fn_metadata=_metadata(output_model),
         is_async=True,
         context_kwarg=CONTEXT_ARGUMENT,
         annotations=annotations,

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
-import httpx
 
 from bailian_mcp import __version__
 from bailian_mcp.dashscope import errors, protocol
@@ -30,6 +29,7 @@ from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.dashscope.polling import DurationHistory, PollPlan, PollSchedule
 from bailian_mcp.dashscope.sse import ServerEvent, iter_events
 from bailian_mcp.errors import ConfigurationError
+from bailian_mcp.lazy_modules import httpx
 
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
 TASK_QUERY_BUCKET = "tasks"
@@ -119,11 +119,8 @@ class DashScopeClient:
         self.base_url = base_url.rstrip("/")
         self.websocket_url = websocket_url or protocol.websocket_url(self.base_url)
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            follow_redirects=True,
-        )
+        self._http = http
+        self._timeout = timeout
         self.limiter = limiter or RateLimiter()
         if self.limiter.rate(TASK_QUERY_BUCKET) <= 0:
             self.limiter.set_rate(TASK_QUERY_BUCKET, TASK_QUERY_RPS)
@@ -134,7 +131,16 @@ class DashScopeClient:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The shared connection pool (also used, without credentials, for result downloads)."""
+        """The shared connection pool (also used, without credentials, for result downloads).
+
+        Made on first use: its TLS context and transport imports cost ~40 ms that listing the tools does not need.
+        """
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout, connect=10.0),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                follow_redirects=True,
+            )
         return self._http
 
     @property
@@ -142,7 +148,7 @@ class DashScopeClient:
         return bool(self._api_key)
 
     async def aclose(self) -> None:
-        if self._owns_http:
+        if self._owns_http and self._http is not None:
             await self._http.aclose()
 
     async def __aenter__(self) -> DashScopeClient:
@@ -214,7 +220,7 @@ class DashScopeClient:
     async def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         """One HTTP exchange; connection failures say whether the request may have been received."""
         try:
-            response = await self._http.request(method, url, **kwargs)
+            response = await self.http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
         return self._raise_for_reply(response)
@@ -312,9 +318,9 @@ class DashScopeClient:
 
     async def _open_stream(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> _OpenStream:
         """Send the request and read up to the first result, so that a refusal is raised (and maybe retried)."""
-        request = self._http.build_request("POST", url, json=body, headers=headers)
+        request = self.http.build_request("POST", url, json=body, headers=headers)
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self.http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
         opened = _OpenStream(response)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
-import httpx
 
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient
+from bailian_mcp.lazy_modules import httpx
 
 OSS_RESOLVE_HEADER = {"X-DashScope-OssResourceResolve": "enable"}
 UPLOAD_TTL_SECONDS = 48 * 3600
