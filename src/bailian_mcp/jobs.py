@@ -4,6 +4,7 @@ Life of a job:  SUBMITTING ─POST answered─► PENDING/RUNNING ─► SUCCEED
                     │
                     ├─ the service refused it (nothing created) ─► REJECTED
                     └─ the POST may have reached the service, no reply ─► SUBMIT_UNCERTAIN
+A direct exchange (a stream, a WebSocket session) is recorded RUNNING as it starts, and ends the same ways.
 
 Safe across processes (WAL journal, busy timeout) and on Windows (SQLite's own
 locking, no POSIX file locks). The API key is never written here.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
 
 TASK_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
@@ -115,6 +117,9 @@ class JobStore:
         self.base_url = base_url
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # One worker thread at a time: the connection is used by one thread at a time anyway, and waiting here
+        # costs nothing, where waiting on the lock would hold threads from the shared pool.
+        self._worker = anyio.CapacityLimiter(1)
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         with self._lock:
@@ -132,7 +137,7 @@ class JobStore:
             return self._db.execute(sql, args).fetchall()
 
     async def _arun(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return await anyio.to_thread.run_sync(self._run, sql, args)
+        return await anyio.to_thread.run_sync(self._run, sql, args, limiter=self._worker)
 
     async def create(
         self,
@@ -143,17 +148,35 @@ class JobStore:
         params: Mapping[str, Any],
         request: Mapping[str, Any],
         fingerprint: str | None = None,
+        status: str = "SUBMITTING",
     ) -> Job:
-        """Record a job about to be submitted (status SUBMITTING)."""
-        job_id = new_job_id()
-        now = time.time()
+        """Record a job about to be sent: SUBMITTING (a task about to be created), or RUNNING (a direct exchange
+        about to start). One write; the Job is built from what was written."""
+        job = Job(
+            job_id=new_job_id(),
+            capability=capability,
+            model=model,
+            status=status,
+            task_id=None,
+            base_url=base_url,
+            params=dict(params),
+            request=dict(request),
+            fingerprint=fingerprint,
+            created_at=(now := time.time()),
+            submitted_at=None,
+            updated_at=now,
+            finished_at=None,
+            result=None,
+            error=None,
+        )
         await self._arun(
             "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json,"
-            " fingerprint, created_at, updated_at) VALUES (?, ?, ?, 'SUBMITTING', ?, ?, ?, ?, ?, ?)",
+            " fingerprint, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                job_id,
+                job.job_id,
                 capability,
                 model,
+                status,
                 base_url,
                 json.dumps(params, ensure_ascii=False),
                 json.dumps(request, ensure_ascii=False),
@@ -162,8 +185,6 @@ class JobStore:
                 now,
             ),
         )
-        job = await self.get(job_id)
-        assert job is not None
         return job
 
     async def adopt(self, *, task_id: str, capability: str, model: str, status: str, created_at: float) -> Job:
@@ -195,7 +216,7 @@ class JobStore:
             )
 
     async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
-        await anyio.to_thread.run_sync(self._attach, job_id, task_id, status)
+        await anyio.to_thread.run_sync(self._attach, job_id, task_id, status, limiter=self._worker)
 
     async def set_status(self, job_id: str, status: str, *, error: Mapping[str, Any] | None = None) -> None:
         now = time.time()

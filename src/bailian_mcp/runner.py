@@ -1,7 +1,8 @@
 """The life of a job, shared by every face: validate, record, submit, wait, save, report.
 
     build (validate) ─► upload local inputs ─► store.create ─► send ─► wait (bounded) ─► save files ─► result
-                                                SUBMITTING
+                                                SUBMITTING (task)
+                                                RUNNING (direct exchange)
 
 Two kinds of capability share it:
   * async tasks: the POST creates a DashScope task (never re-sent); waits poll it; a job that
@@ -124,6 +125,7 @@ class Runner:
             params=_for_the_record(params.model_dump(mode="json")),
             request=_for_the_record(request.body),
             fingerprint=fingerprint,
+            status="RUNNING" if isinstance(capability, DirectCapability) else "SUBMITTING",
         )
         if isinstance(capability, DirectCapability):
             return await self._start_exchange(job, capability, request, wait_seconds, report, on_text)
@@ -230,7 +232,6 @@ class Runner:
         self, job: Job, capability: DirectCapability[Any], request: Request, exchange: _Exchange
     ) -> None:
         try:
-            await self.store.set_status(job.job_id, "RUNNING")
             context = ExchangeContext(
                 client=self.client,
                 progress=exchange.report,
