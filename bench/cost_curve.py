@@ -11,6 +11,10 @@ in two modes:
 Peak memory is the server's RSS high-water mark (/proc VmHWM, reset after the warm-up). The client queries task
 status at 20 QPS (DashScope's limit), which bounds the throughput at about 18 jobs/s.
 
+Side by side with the burst mode, the SDK's own floor: `sdk_floor_server.py`, a minimal MCPServer whose tool
+reports progress once and waits 3 s, gets the same N calls at once — what any server on this SDK holds per call
+in flight, so that the burst figures can be split into the SDK's share and bailian-mcp's.
+
 Target: peak memory flat — the peak for 1,000 jobs ≤ 1.2× the peak for 100.
 
     .venv/bin/python bench/cost_curve.py [--quick] [--sizes 1,10,100,300,1000] [--mode burst,window]
@@ -22,7 +26,22 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from _common import UNLIMITED, Call, emit_json, log, parser, print_table, server_scenario, verdict
+from _common import (
+    BENCH_DIR,
+    PYTHON,
+    UNLIMITED,
+    Call,
+    emit_json,
+    find_child,
+    log,
+    measure_calls,
+    parser,
+    print_table,
+    server_scenario,
+    stdio_client_session,
+    temp_dir,
+    verdict,
+)
 
 TARGET_RATIO = 1.2
 WINDOW = 50
@@ -34,6 +53,20 @@ def image_calls(tmp: Path, count: int) -> list[Call]:
         ("text_to_image", {"prompt": f"a paper boat, number {index}", "size": "512*512", "wait_seconds": 600})
         for index in range(count)
     ]
+
+
+FLOOR_CALL_SECONDS = 3.0
+
+
+async def sdk_floor(count: int) -> dict[str, Any]:
+    """The minimal SDK server with `count` calls in flight at once (after one warm-up call)."""
+    with temp_dir("floor") as tmp:
+        script = str(BENCH_DIR / "sdk_floor_server.py")
+        async with stdio_client_session(PYTHON, [script]) as client:
+            pid = find_child("sdk_floor_server.py")
+            await client.call_tool("wait", {"seconds": 0.01})
+            calls: list[Call] = [("wait", {"seconds": FLOOR_CALL_SECONDS})] * count
+            return await measure_calls(client, pid, tmp, calls)
 
 
 def main() -> None:
@@ -54,6 +87,12 @@ def main() -> None:
                     f"curve-{size}", size, image_calls, EMULATOR, in_flight=window
                 )
             )
+
+    floor: dict[int, dict[str, Any]] = {}
+    if "burst" in modes:
+        for size in sizes:
+            log(f"SDK floor: {size} calls in flight")
+            floor[size] = anyio.run(sdk_floor, size)
 
     keys = ["jobs", "errors", "seconds", "jobs_per_s", "latency_median_ms", "rss_before_mib", "peak_rss_mib"]
     keys += ["peak_growth_mib", "growth_per_job_kib", "job_store_mib"]
@@ -76,12 +115,34 @@ def main() -> None:
                 f"{mode}: peak RSS N={largest} / N=100 = {ratio:.2f}× (target ≤ {TARGET_RATIO}× at N=1000: "
                 f"{verdict(ratio <= TARGET_RATIO) if largest >= 1000 else 'n/a, run without --quick'})"
             )
+    if floor:
+        burst = results["burst"]
+        rows = [
+            ["SDK floor: peak growth MiB", *(floor[n]["peak_growth_mib"] for n in floor)],
+            ["SDK floor: KiB per call in flight", *(floor[n]["growth_per_job_kib"] for n in floor)],
+            ["bailian-mcp burst: peak growth MiB", *(burst[n]["peak_growth_mib"] for n in floor)],
+            [
+                "bailian-mcp's own KiB per call (burst − floor)",
+                *(round((burst[n]["peak_growth_mib"] - floor[n]["peak_growth_mib"]) * 1024 / n, 1) for n in floor),
+            ],
+        ]
+        print_table(
+            f"burst vs the SDK's floor (minimal MCPServer, N calls of {FLOOR_CALL_SECONDS:g} s in flight at once)",
+            ["figure", *(f"N={n}" for n in floor)],
+            rows,
+        )
+        if 100 in floor and max(floor) > 100:
+            largest = max(floor)
+            floor_ratio = floor[largest]["peak_rss_mib"] / floor[100]["peak_rss_mib"]
+            print(f"SDK floor: peak RSS N={largest} / N=100 = {floor_ratio:.2f}×")
+            verdicts["sdk_floor"] = {"largest": largest, "peak_ratio_vs_100": round(floor_ratio, 3)}
     emit_json(
         "cost_curve",
         {
             "sizes": sizes,
             "window": WINDOW,
             "results": {mode: {str(n): f for n, f in by_size.items()} for mode, by_size in results.items()},
+            "sdk_floor": {str(n): f for n, f in floor.items()},
             "verdicts": verdicts,
         },
     )
