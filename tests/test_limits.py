@@ -9,7 +9,10 @@ import time
 
 import anyio
 
+from bailian_mcp.catalog import MODELS
+from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.runtime import submit_limiter
 
 
 async def timed(limiter: RateLimiter, buckets: list[str]) -> float:
@@ -84,3 +87,17 @@ async def test_idle_time_is_not_banked_into_a_burst() -> None:
     await limiter.acquire("b")
     await anyio.sleep(0.2)  # four slots' worth of idle time
     assert await timed(limiter, ["b"] * 3) >= 0.09
+
+
+def test_bailian_image_rps_paces_every_image_model_and_nothing_else(settings: Settings) -> None:
+    limiter = submit_limiter(settings.model_copy(update={"image_submit_rps": 7.0}))
+    for model in MODELS:
+        if model.capability in ("text_to_image", "edit_image", "wanx_edit_image"):
+            assert limiter.rate(model.rate_bucket) == 7.0, model.name
+        else:
+            assert limiter.rate(model.rate_bucket) == model.rate.submit_rps, model.name
+
+
+def test_without_bailian_image_rps_each_model_keeps_its_own_rate(settings: Settings) -> None:
+    limiter = submit_limiter(settings)
+    assert all(limiter.rate(model.rate_bucket) == model.rate.submit_rps for model in MODELS)

@@ -15,7 +15,7 @@ from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.jobs import JobStore
 from bailian_mcp.runner import Runner
 
-IMAGE_CAPABILITIES = frozenset({"text_to_image"})
+IMAGE_CAPABILITIES = frozenset({"text_to_image", "edit_image", "wanx_edit_image"})  # BAILIAN_IMAGE_RPS
 
 
 @dataclass(frozen=True)
