@@ -67,7 +67,7 @@ def names(events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_a_task_streams_started_audio_sentences_and_finished(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task())
         events, audio, frames = collect(session)
     assert names(events) == ["task-started", "result-generated", "result-generated", "task-finished"]
@@ -89,7 +89,7 @@ def test_a_task_streams_started_audio_sentences_and_finished(client: TestClient)
 
 @pytest.mark.parametrize(("audio_format", "rate"), [("pcm", 8000), ("pcm", 48000), ("mp3", 22050), ("wav", 24000)])
 def test_formats_and_sample_rates(client: TestClient, audio_format: str, rate: int) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task("Hello there.", format=audio_format, sample_rate=rate, rate=2.0))
         events, audio, _ = collect(session)
     assert names(events)[-1] == "task-finished"
@@ -103,14 +103,14 @@ def test_formats_and_sample_rates(client: TestClient, audio_format: str, rate: i
 
 
 def test_long_audio_arrives_in_several_frames(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task("这是一句比较长的句子，用来检查音频会分成好几个二进制帧发送。"))
         events, _, frames = collect(session)
     assert len(frames) >= 5 and names(events)[-1] == "task-finished"
 
 
 def test_word_and_phoneme_timestamps(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task("Hi Bob.", word_timestamp_enabled=True, phoneme_timestamp_enabled=True))
         events, _, _ = collect(session)
     words = events[1]["payload"]["output"]["sentence"]["words"]
@@ -122,7 +122,7 @@ def test_word_and_phoneme_timestamps(client: TestClient) -> None:
 
 
 def test_the_connection_takes_another_task_after_finishing(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         for task_id in ("first", "second"):
             session.send_text(run_task("Again.", task_id=task_id))
             events, audio, _ = collect(session)
@@ -148,7 +148,7 @@ def test_the_connection_takes_another_task_after_finishing(client: TestClient) -
 )  # fmt: skip
 def test_invalid_tasks_fail_and_close(client: TestClient, changes: dict[str, Any], message: str) -> None:
     text = changes.pop("text", "你好")
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task(text, **changes))
         events, audio, _ = collect(session)
         assert session.receive()["type"] == "websocket.close"
@@ -174,7 +174,7 @@ def test_invalid_tasks_fail_and_close(client: TestClient, changes: dict[str, Any
     ],
 )  # fmt: skip
 def test_other_frames_fail(client: TestClient, frame: dict[str, Any], message: str) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(json.dumps(frame))
         events, _, _ = collect(session)
     assert events[0]["header"]["error_code"] == "InvalidParameter"
@@ -182,7 +182,7 @@ def test_other_frames_fail(client: TestClient, frame: dict[str, Any], message: s
 
 
 def test_ssml_tags_are_not_spoken(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task('<speak rate="1">Hi.</speak>', text_type="SSML"))
         events, audio, _ = collect(session)
     assert events[-1]["payload"]["usage"]["characters"] == 3
@@ -207,7 +207,7 @@ def test_configured_keys_are_enforced_on_the_handshake() -> None:
 
 
 def test_handshakes_are_logged(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task("Ok."))
         collect(session)
     with pytest.raises(WebSocketDisconnect):
@@ -222,7 +222,7 @@ def test_handshakes_are_logged(client: TestClient) -> None:
 def test_idle_connection_times_out() -> None:
     with (
         TestClient(create_app(EmulatorConfig(ws_idle_seconds=0.2))) as idle_client,
-        idle_client.websocket_connect(WS, headers=AUTH) as session,
+        idle_client.websocket_connect(WS, headers={**AUTH}) as session,
     ):
         started = time.monotonic()
         events, _, _ = collect(session)
@@ -234,7 +234,7 @@ def test_idle_connection_times_out() -> None:
 
 
 def test_drop_trigger_closes_mid_audio(client: TestClient) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task("Drop me now. [emulator:tts-drop] And the rest."))
         events, audio, _ = collect(session)
     assert names(events) == ["task-started", "closed"] and events[-1] == {"closed": 1011}
@@ -249,7 +249,7 @@ def test_voice_table_has_the_documented_english_voices() -> None:
 
 @pytest.mark.parametrize("text", ["。你好", "\n\nHi there\n", "!!!", "a.b.c"])
 def test_audio_length_matches_the_header_for_any_text(client: TestClient, text: str) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         session.send_text(run_task(text))
         events, audio, _ = collect(session)
     assert names(events)[-1] == "task-finished"
@@ -259,7 +259,7 @@ def test_audio_length_matches_the_header_for_any_text(client: TestClient, text: 
 
 @pytest.mark.parametrize("frame", ["not json", b"\x00\x01", "[1, 2]"])
 def test_frames_that_are_not_json_objects_fail(client: TestClient, frame: str | bytes) -> None:
-    with client.websocket_connect(WS, headers=AUTH) as session:
+    with client.websocket_connect(WS, headers={**AUTH}) as session:
         if isinstance(frame, bytes):
             session.send_bytes(frame)
         else:
