@@ -92,3 +92,42 @@ def test_top_level_help_lists_every_command() -> None:
     assert done.returncode == 0
     for command in ("serve", "emulator", "text2image", "tts", "asr", "task", "models", "batch"):
         assert command in done.stdout
+
+
+def test_the_emulator_starts_with_a_fault_plan_from_a_file(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"seed": 3, "submit": {"throttle": 1.0, "throttle_burst": 2}}))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [ENTRY_POINT, "emulator", "--port", str(port), "--faults", f"@{plan}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/__emulator__/faults", timeout=2) as reply:
+                    served = json.load(reply)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert served["seed"] == 3
+        assert served["submit"]["throttle"] == 1.0 and served["submit"]["throttle_burst"] == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_an_unusable_fault_plan_is_refused_naming_the_field() -> None:
+    done = run("emulator", "--faults", '{"submit": {"throttel": 0.5}}')
+    assert done.returncode == 2
+    assert "--faults" in done.stderr and "'throttel'" in done.stderr and "throttle" in done.stderr
+    assert "Traceback" not in done.stderr
+    missing = run("emulator", "--faults", "@/no/such/plan.json")
+    assert missing.returncode == 2 and "cannot read /no/such/plan.json" in missing.stderr

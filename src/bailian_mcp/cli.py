@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bailian_mcp import __version__
@@ -71,6 +73,11 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument("--pending-seconds", type=float, default=1.0)
     emulator.add_argument("--running-seconds", type=float, default=3.0)
+    emulator.add_argument(
+        "--faults",
+        metavar="PLAN",
+        help="a fault plan to start with: JSON text, or @FILE holding it (the body PUT /__emulator__/faults takes)",
+    )
     if with_commands:
         from bailian_mcp.commands import add_commands
 
@@ -136,15 +143,33 @@ def serve(args: argparse.Namespace) -> None:
             emulator.stop()
 
 
+def _fault_plan(text: str | None) -> Any:
+    """The emulator's fault plan from `--faults` (JSON, or @FILE); ConfigurationError naming what is wrong."""
+    from bailian_mcp.emulator import NO_FAULTS, FaultPlan
+
+    if text is None:
+        return NO_FAULTS
+    source = "the text given"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            text = Path(source).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"--faults: cannot read {source}: {exc.strerror or exc}") from exc
+    try:
+        return FaultPlan.from_json(json.loads(text))
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"--faults: {source} is not a usable fault plan: {exc}") from exc
+
+
 def run_emulator(args: argparse.Namespace) -> None:
     from bailian_mcp.emulator import EmulatorConfig
     from bailian_mcp.emulator import serve as serve_emulator
 
-    serve_emulator(
-        args.host,
-        args.port,
-        EmulatorConfig(pending_seconds=args.pending_seconds, running_seconds=args.running_seconds),
+    config = EmulatorConfig(
+        pending_seconds=args.pending_seconds, running_seconds=args.running_seconds, faults=_fault_plan(args.faults)
     )
+    serve_emulator(args.host, args.port, config)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
