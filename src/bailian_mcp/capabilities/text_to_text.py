@@ -296,15 +296,15 @@ def read_usage(data: Mapping[str, Any]) -> dict[str, int]:
 
 
 class _ProgressReporter:
-    """Reports how much has been generated, at most once every PROGRESS_INTERVAL seconds."""
+    """Reports how much has been generated, every PROGRESS_INTERVAL seconds (a quicker answer reports nothing)."""
 
     def __init__(self, report: Callable[[str], Awaitable[None]]) -> None:
         self._report = report
-        self._last: float | None = None
+        self._last = time.monotonic()
 
     async def __call__(self, usage: Mapping[str, int], text: str) -> None:
         now = time.monotonic()
-        if self._last is not None and now - self._last < PROGRESS_INTERVAL:
+        if now - self._last < PROGRESS_INTERVAL:
             return
         self._last = now
         tokens = usage.get("output_tokens")
