@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bailian_mcp.batch import BatchReport, fingerprint, read_batch
+from bailian_mcp.batch import BatchFileError, BatchReport, fingerprint, read_batch
 from bailian_mcp.capabilities.text_to_image import TextToImageParams
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
 from tests.test_commands import api_requests, cli, emulator, emulator_config, emulators, env, fast_polls, make_png
@@ -303,6 +303,24 @@ def test_read_batch_orders_tasks_as_in_the_file(tmp_path: Path) -> None:
         write(tmp_path / "t.json", {"text_tasks": [{"prompt": "a"}], "image_tasks": [{"prompt": "b"}, {"prompt": "c"}]})
     )
     assert [(t.index, t.source) for t in tasks] == [(0, "text_tasks[0]"), (1, "image_tasks[0]"), (2, "image_tasks[1]")]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('{"text_tasks": [{"prompt": "hi"}]}'.encode("utf-16"), "is not UTF-8 text"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "is not UTF-8 text"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests JSON too deeply"),
+        (b'{"text_tasks": [' + b'{"prompt": "hi"},' * 1_200_000 + b"]}", "too large for a batch file"),
+    ],
+    ids=["utf-16", "binary", "deep", "huge"],
+)
+def test_a_file_that_cannot_be_a_batch_is_refused_saying_why(tmp_path: Path, content: bytes, says: str) -> None:
+    path = tmp_path / "tasks.json"
+    path.write_bytes(content)
+    with pytest.raises(BatchFileError, match=says) as refused:
+        read_batch(path)
+    assert str(path) in str(refused.value) and "Nothing was sent" in str(refused.value)
 
 
 # ---------------------------------------------------------------------------------------------------- limits

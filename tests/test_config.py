@@ -201,3 +201,38 @@ def test_numbers_are_read_from_the_environment(env: pytest.MonkeyPatch) -> None:
     env.setenv("BAILIAN_HTTP_TIMEOUT", "12.5")
     settings = load_settings()
     assert settings.wait_seconds == 120 and settings.image_submit_rps == 0.5 and settings.http_timeout == 12.5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "http://127.0.0.1:99999/api/v1",
+        "http://127.0.0.1:abc/api/v1",
+        "http://xn--/api/v1",
+        "ftp://dashscope.example/api/v1",
+        "not a url",
+        "https:///api/v1",
+    ],
+)
+def test_a_base_url_that_cannot_be_used_is_refused_naming_it(env: pytest.MonkeyPatch, url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"base_url: .* is not a usable URL"):
+        load_settings(base_url=url)
+    env.setenv("DASHSCOPE_BASE_URL", url)
+    with pytest.raises(ConfigurationError, match=r"DASHSCOPE_BASE_URL: .* is not a usable URL"):
+        load_settings()
+
+
+def test_usable_base_urls_are_kept_without_the_trailing_slash(env: pytest.MonkeyPatch) -> None:
+    assert load_settings(base_url="http://127.0.0.1:8765/api/v1/").resolved_base_url == "http://127.0.0.1:8765/api/v1"
+    assert load_settings(base_url="https://bücher.example/api/v1").resolved_base_url == "https://bücher.example/api/v1"
+    assert load_settings(websocket_url="wss://ws.example/api-ws/v1/inference/").websocket_url == (
+        "wss://ws.example/api-ws/v1/inference"
+    )
+    with pytest.raises(ConfigurationError, match=r"websocket_url: .*give ws or wss"):
+        load_settings(websocket_url="https://ws.example/api-ws/v1/inference")
+
+
+def test_an_empty_flag_leaves_the_environment_s_value(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DASHSCOPE_BASE_URL", "http://127.0.0.1:8765/api/v1")
+    assert load_settings(base_url="").resolved_base_url == "http://127.0.0.1:8765/api/v1"

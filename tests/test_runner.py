@@ -596,3 +596,38 @@ async def test_without_an_api_key_nothing_is_sent_and_no_job_is_recorded(setting
                 await opened.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
         assert any_request.call_count == 0
         assert await opened.store.list() == []
+
+
+async def test_an_output_folder_that_cannot_be_made_is_refused_before_anything_is_sent(
+    settings: Settings, mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    submit = mock.post(SUBMIT_PATH).mock(return_value=submitted())
+    async with open_services(settings.model_copy(update={"output_dir": blocker / "out"})) as services:
+        with pytest.raises(ConfigurationError, match=r"output_dir: .*a-file/out cannot be used .*--output-dir"):
+            await services.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
+        assert await services.store.list() == []
+    assert not submit.called
+
+
+async def test_an_output_folder_that_fails_after_the_task_is_a_warning_with_the_urls_kept(
+    services: Services, mock: respx.MockRouter, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock.post(SUBMIT_PATH).mock(return_value=submitted())
+    mock.get(f"/tasks/{TASK_ID}").mock(return_value=two_images())
+    serve_images(mock)
+    runner = services.runner
+
+    def no_room(job_id: str, index: int, suffix: str) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "check_output_dir", lambda: None)
+    monkeypatch.setattr(runner, "_output_path", no_room)
+    result = await runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
+    assert result.done and result.status == "SUCCEEDED"
+    assert all(o.path is None and o.url is not None for o in result.outputs)
+    assert all("No space left on device" in w for w in result.warnings if w.startswith("Could not save"))
+    assert len([w for w in result.warnings if w.startswith("Could not save")]) == 2
+    stored = await services.store.get(result.job_id)
+    assert stored is not None and stored.status == "SUCCEEDED"

@@ -115,18 +115,33 @@ def _capability_named(name: Any) -> Capability | None:
     return CAPABILITIES.get(COMMAND_CAPABILITIES.get(key, key))
 
 
+BATCH_MAX_BYTES = 16 * 2**20
+
+
 def read_batch(path: Path) -> list[BatchTask]:
     """The tasks of a batch file, in file order; raises BatchFileError for a file that is not a batch."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise BatchFileError(f"Cannot read the batch file {path}: {exc.strerror or exc}. Nothing was sent.") from None
+        with path.open("rb") as file:
+            content = file.read(BATCH_MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BatchFileError(f"Cannot read the batch file {path}: {reason}. Nothing was sent.") from None
+    if len(content) > BATCH_MAX_BYTES:
+        raise BatchFileError(
+            f"{path} is larger than {BATCH_MAX_BYTES // 2**20} MiB, too large for a batch file. Nothing was sent."
+        )
     try:
-        data = json.loads(text)
+        data = json.loads(content.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise BatchFileError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8 JSON. Nothing was sent."
+        ) from None
     except json.JSONDecodeError as exc:
         raise BatchFileError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). Nothing was sent."
         ) from None
+    except RecursionError:
+        raise BatchFileError(f"{path} nests JSON too deeply to be a batch file. Nothing was sent.") from None
     if not isinstance(data, dict):
         raise BatchFileError(f"{path} must hold a JSON object of task lists, e.g. {_EXAMPLE}. Nothing was sent.")
     known = [*SECTIONS, MIXED_SECTION]

@@ -195,6 +195,8 @@ def collect(args: argparse.Namespace, options: list[FieldOption]) -> dict[str, A
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise InputError(option.name, value, f"give it as JSON text ({exc})") from None
+            except RecursionError:
+                raise InputError(option.name, value[:80] + "…", "JSON text nested this deep is not accepted") from None
         raw[option.name] = value
     return raw
 
@@ -226,7 +228,10 @@ def absolute_paths(raw: dict[str, Any], options: list[FieldOption], base: Path) 
         if path.is_absolute():
             return value
         candidate = base / path
-        return str(candidate.resolve()) if candidate.is_file() else value
+        try:
+            return str(candidate.resolve()) if candidate.is_file() else value
+        except (OSError, ValueError):  # not a name this system can have (too long, a NUL): not a file, left as text
+            return value
 
     fixed = dict(raw)
     for name, value in raw.items():

@@ -330,10 +330,22 @@ def _models(options: list[FieldOption]) -> Handler:
 # ---------------------------------------------------------------------------------------------------- batch
 
 
+def _batch_path(text: str, what: str) -> Path:
+    """A path the batch command was given, made absolute; refused when no file can have it (a NUL in it)."""
+    try:
+        return Path(text).expanduser().resolve()
+    except (OSError, ValueError) as exc:
+        raise batch_runner.BatchFileError(
+            f"The {what} {text!r} is not a usable path ({exc}). Nothing was sent."
+        ) from None
+
+
 async def _batch(args: argparse.Namespace, context: Context) -> int:
-    path = Path(args.file).expanduser().resolve()
+    path = _batch_path(args.file, "batch file")
     tasks = batch_runner.read_batch(path)
-    report_path = Path(args.report).expanduser().resolve() if args.report else batch_runner.default_report_path(path)
+    report_path = (
+        _batch_path(args.report, "report path (--report)") if args.report else batch_runner.default_report_path(path)
+    )
 
     async def run(services: Services) -> int:
         batch_runner.check(tasks, services.settings, scope=str(path), base_dir=path.parent)
@@ -341,11 +353,17 @@ async def _batch(args: argparse.Namespace, context: Context) -> int:
         if problems:
             print(problems, file=sys.stderr)
         if args.dry_run:
-            for line in await batch_runner.plan(services, tasks, retry_failed=args.retry_failed):
-                print(line)
+            lines = await batch_runner.plan(services, tasks, retry_failed=args.retry_failed)
+            if context.json:
+                context.emit_json({"dry_run": True, "plan": lines, "problems": problems or None})
+            else:
+                for line in lines:
+                    print(line)
             return EXIT_INPUT if problems else EXIT_OK
-        if any(t.error is None for t in tasks) and not services.client.has_api_key:
-            raise ConfigurationError(NO_KEY_MESSAGE)
+        if any(t.error is None for t in tasks):
+            if not services.client.has_api_key:
+                raise ConfigurationError(NO_KEY_MESSAGE)
+            services.runner.check_output_dir()
         from bailian_mcp.progress_display import BatchDisplay
 
         display = BatchDisplay([t.label for t in tasks])

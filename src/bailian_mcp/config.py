@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -23,6 +24,27 @@ REGION_BASE_URLS: dict[str, str] = {
 
 EMULATOR_KEY = "sk-emulator"  # the key used with the built-in emulator
 _UNEXPANDED = re.compile(r"\$\{[^}]*\}|^\$[A-Za-z_]")
+
+
+def _checked_url(value: Any, schemes: tuple[str, ...]) -> Any:
+    """A service URL as given (trimmed, no trailing slash), None when blank; ValueError saying what is wrong."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().rstrip("/")
+    if not text:
+        return None
+    if _UNEXPANDED.search(text):
+        raise ValueError(f"{value!r} contains an unexpanded variable; give the URL itself")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in 0-65535)
+        host = parts.hostname or ""
+        host.encode("ascii").decode("idna") if host.isascii() else host.encode("idna")  # punycode that decodes
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError(f"{value!r} is not a usable URL ({exc})") from None
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise ValueError(f"{value!r} is not a usable URL: give {' or '.join(schemes)}://host[:port]/path")
+    return text
 
 
 def _data_home() -> Path:
@@ -94,14 +116,8 @@ class Settings(BaseModel):
 
     @field_validator("base_url", mode="before")
     @classmethod
-    def _no_template_url(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if not value.strip():
-                return None
-            if _UNEXPANDED.search(value):
-                raise ValueError(f"{value!r} contains an unexpanded variable; give the URL itself")
-            return value.strip().rstrip("/")
-        return value
+    def _usable_url(cls, value: Any) -> Any:
+        return _checked_url(value, ("http", "https"))
 
     @field_validator("input_roots", mode="before")
     @classmethod
@@ -137,8 +153,8 @@ class Settings(BaseModel):
 
     @field_validator("websocket_url", mode="before")
     @classmethod
-    def _no_template_ws_url(cls, value: Any) -> Any:
-        return cls._no_template_url(value)
+    def _usable_ws_url(cls, value: Any) -> Any:
+        return _checked_url(value, ("ws", "wss"))
 
     @field_validator("output_dir", "data_dir", mode="before")
     @classmethod
@@ -180,7 +196,7 @@ def environment_variables() -> dict[str, str]:
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with non-None `overrides` (command-line flags, by field name) on top."""
-    flags = {name: value for name, value in overrides.items() if value is not None}
+    flags = {name: value for name, value in overrides.items() if value is not None and value != ""}  # "": not given
     values: dict[str, Any] = {
         variable: os.environ[variable]
         for name, variable in environment_variables().items()
@@ -190,5 +206,8 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
         raise ConfigurationError(f"Invalid settings — {problems}") from exc

@@ -15,6 +15,7 @@ Two kinds of capability share it:
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ class Runner:
         request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
         if not self.client.has_api_key:
             raise ConfigurationError(NO_KEY_MESSAGE)
+        self.check_output_dir()
         report = Progress(progress)
         request = await self._upload_inputs(request, report)
         job = await self.store.create(
@@ -501,6 +503,21 @@ class Runner:
 
     # ------------------------------------------------------------------ files
 
+    def check_output_dir(self) -> None:
+        """Refuse, before anything is sent, to run a job whose files would have nowhere to go."""
+        folder = self.settings.output_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            usable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+            reason = "it is not a folder this server can write to"
+        except (OSError, ValueError) as exc:
+            usable, reason = False, (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+        if not usable:
+            raise ConfigurationError(
+                f"Invalid settings — output_dir: {folder} cannot be used ({reason}); give a folder this server can "
+                "write to (BAILIAN_OUTPUT_DIR, --output-dir). Nothing was sent."
+            )
+
     def _output_path(self, job_id: str, index: int, suffix: str) -> Path:
         folder = self.settings.output_dir / datetime.now(UTC).strftime("%Y-%m-%d")
         folder.mkdir(parents=True, exist_ok=True)
@@ -523,11 +540,12 @@ class Runner:
                 saved.append(output)
                 continue
             await report(f"Saving {output.kind} {output.index + 1} of {len(outputs)}.")
-            dest = self._output_path(job_id, output.index, suffix_for(output.url, default_suffix))
             try:
+                dest = self._output_path(job_id, output.index, suffix_for(output.url, default_suffix))
                 file = await download(self.client.http, output.url, dest, max_bytes=self.settings.download_max_bytes)
-            except DownloadError as exc:
-                warnings.append(f"Could not save {output.kind} {output.index}: {exc} Its URL is in the result.")
+            except (DownloadError, OSError) as exc:
+                reason = f"{exc}" if isinstance(exc, DownloadError) else f"the output folder failed ({exc})."
+                warnings.append(f"Could not save {output.kind} {output.index}: {reason} Its URL is in the result.")
                 saved.append(output)
                 continue
             saved.append(await describe_file(output, file.path, file.size, file.sha256, file.mime_type))
