@@ -18,8 +18,9 @@ from mcp import Client
 from PIL import Image
 
 from bailian_mcp import runtime
-from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, PollSchedule, RetryPolicy
+from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.server import build_server
 from tests.e2e.conftest import make_settings
