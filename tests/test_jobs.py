@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from bailian_mcp import jobs
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import PollSchedule, RetryPolicy
@@ -281,3 +283,45 @@ def assert_not_on_disk(secret: str, folder: Path) -> None:
     assert b"a dog" in stored, "the jobs' own text should be readable in these bytes"
     assert secret.encode() not in stored
     assert secret[3:].encode() not in stored  # not even without its prefix
+
+
+# ---------------------------------------------------------------------- quick writes
+
+
+async def test_a_write_while_another_process_holds_the_database_waits_for_it_on_a_thread(
+    store: JobStore, tmp_path: Path
+) -> None:
+    job_id = await new_job(store)
+    other = sqlite3.connect(str(tmp_path / "state" / "jobs.sqlite3"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing: the quick connection would have to wait
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(store.set_status, job_id, "RUNNING")
+            await anyio.sleep(0.2)
+            assert other.execute("SELECT status FROM jobs WHERE job_id = ?", (job_id,)).fetchone() == ("SUBMITTING",)
+            other.execute("COMMIT")
+    finally:
+        other.close()
+    job = await store.get(job_id)
+    assert job is not None and job.status == "RUNNING"
+
+
+async def test_quick_writes_are_checkpointed_every_so_often(
+    store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "QUICK_WRITES_PER_CHECKPOINT", 5)
+    wal = tmp_path / "state" / "jobs.sqlite3-wal"
+    checkpoints: list[str] = []
+    patient = store._arun
+
+    async def spy(sql: str, args: tuple[Any, ...] = ()) -> Any:
+        checkpoints.extend([sql] if "wal_checkpoint" in sql else [])
+        return await patient(sql, args)
+
+    monkeypatch.setattr(store, "_arun", spy)
+    for _ in range(4):
+        await new_job(store)
+    assert checkpoints == [] and wal.stat().st_size > 0
+    await new_job(store)
+    assert checkpoints == ["PRAGMA wal_checkpoint(PASSIVE)"]
+    assert len(await store.list(limit=10)) == 5
