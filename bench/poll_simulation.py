@@ -7,13 +7,12 @@ identical duration draws. Three strategies:
 * SDK — the wait loop of dashscope 2.0.2 (`BaseAsyncApi.wait`): polls at once, then every 1 s, doubling every
   third poll up to 5 s (polls at 0, 1, 2, 4, 6, 8, 12, 16, 20, 25, 30, … s);
 * current — our `bailian_mcp.dashscope.polling.PollPlan` itself (its clock replaced by the simulated one),
-  driven as `DashScopeClient.wait` drives it, with the history it learns from every finished task;
+  driven as `DashScopeClient.wait` drives it, with the history it learns from every finished task: for short
+  tasks the ladder below; for longer ones nothing before the 20th percentile, then one poll every 0.6 × the
+  SDK's own gap at that age or every half of the 10th-90th percentile spread, whichever is shorter;
 * ladder — poll at the quantiles 50 %, 80 %, 95 % and 100 % of the model's learned task durations (submit →
   end), then in steps of max(0.25 s, 10 % of the median) growing 1.5× (at most 5 s); with no history yet, the
-  SDK's schedule minus its immediate poll;
-* proposed — short tasks (learned median < 3 s): the ladder; longer ones: no poll before the 10th percentile of
-  the learned durations (where the SDK spends most of its polls), then one every 0.75 × the SDK's own gap at
-  that age (≥ 0.25 s), so the expected wait stays below the SDK's whatever the spread; no history: as ladder.
+  SDK's schedule minus its immediate poll (shown for comparison: it polls least, but long tails make it late).
 
 Each task's duration is D × a draw from the distribution (uniform ±20 %, as the live benchmark; or log-normal
 σ = 0.35, a long tail); each poll costs a 5 ms round trip. The first task of each run is cold (no history).
@@ -148,32 +147,6 @@ class Ladder:
         raise AssertionError("unreachable")
 
 
-def sdk_interval(age: float) -> float:
-    """The SDK's gap between polls around `age` seconds after submission (1, 2, 4, then 5 s)."""
-    return 1.0 if age < 2 else 2.0 if age < 8 else 4.0 if age < 20 else 5.0
-
-
-class Proposed(Ladder):
-    """The proposal. With no history: the SDK's schedule minus its immediate first poll. Short tasks (learned
-    median < 3 s): the ladder's quantile rungs. Longer ones: nothing before the 10th percentile of the learned
-    durations (where the SDK spends most of its polls), then a poll every 0.75 × the SDK's own gap at that age
-    (≥ 0.25 s), so the expected wait stays below the SDK's whatever the spread of durations."""
-
-    FIRST_QUANTILE = 0.1
-    GAP_FACTOR = 0.75
-    SHORT = 3.0
-
-    def schedule(self) -> Iterator[float]:
-        if not self.samples or statistics.median(self.samples) < self.SHORT:
-            yield from super().schedule()
-            return
-        ordered = sorted(self.samples)
-        moment = ordered[max(0, math.ceil(self.FIRST_QUANTILE * len(ordered)) - 1)]
-        while True:
-            yield moment
-            moment += max(0.25, self.GAP_FACTOR * sdk_interval(moment))
-
-
 DISTRIBUTIONS: dict[str, Callable[[random.Random], float]] = {
     "uniform ±20%": lambda draw: draw.uniform(0.8, 1.2),
     "log-normal σ=0.35": lambda draw: draw.lognormvariate(-(0.35**2) / 2, 0.35),
@@ -190,7 +163,7 @@ def main() -> None:
     for distribution, factor in DISTRIBUTIONS.items():
         for base in (2.0, 5.0, 12.0, 30.0):
             results = {}
-            strategies = (("SDK", Sdk()), ("current", Current()), ("ladder", Ladder()), ("proposed", Proposed()))
+            strategies = (("SDK", Sdk()), ("current", Current()), ("ladder", Ladder()))
             for name, strategy in strategies:
                 draw = random.Random(f"{distribution}:{base}")
                 polls, latencies = [], []
@@ -210,7 +183,7 @@ def main() -> None:
                 rows.append([distribution, f"{base:g}", name, *result.values()])
             figures[f"{distribution}:{base:g}"] = results
     verdicts: dict[str, dict[str, Any]] = {}
-    for name in ("current", "ladder", "proposed"):
+    for name in ("current", "ladder"):
         ratios = [f[name]["poll_ratio"] for f in figures.values()]
         slower = [
             key
@@ -224,7 +197,7 @@ def main() -> None:
         ["durations", "D s", "strategy", "polls/task", "mean latency ms", "median latency ms", "polls vs SDK"],
         rows,
     )
-    for name in ("current", "ladder", "proposed"):
+    for name in ("current", "ladder"):
         summary = verdicts[name]
         print(
             f"{name}: worst poll ratio {summary['worst_poll_ratio']}× (target ≤ 0.6×); mean or median latency worse "

@@ -48,13 +48,23 @@ def test_short_tasks_are_polled_at_the_quantiles_of_their_durations() -> None:
     assert first[2] == pytest.approx(2.25, abs=0.05) and first == sorted(first)  # then steps of 0.25 s and up
 
 
-def test_long_tasks_wait_until_the_tenth_percentile_then_poll_faster_than_the_sdk() -> None:
+def test_long_tasks_wait_until_the_twentieth_percentile_then_poll_faster_than_the_sdk() -> None:
     now = time.time()
-    durations = [25.0 + i for i in range(10)]
+    durations = [20.0 + 2 * i for i in range(10)]  # 20 ... 38 s: a spread (10th to 90th percentile) of 16 s
     plan = PollPlan(history_of(*durations), "m", PollSchedule(), submitted_at=now)
     first, second, third = moments(plan, 3, now)
-    assert first == pytest.approx(25.0, abs=0.05)
-    assert second - first == pytest.approx(0.75 * 5.0, abs=0.05) and third - second == pytest.approx(3.75, abs=0.05)
+    assert first == pytest.approx(22.0, abs=0.05)  # the 20th percentile
+    assert second - first == pytest.approx(0.6 * 5.0, abs=0.05)  # 0.6 × the SDK's 5-s gap at that age
+    assert third - second == pytest.approx(3.0, abs=0.05)
+
+
+def test_tightly_spread_durations_are_polled_across_their_spread() -> None:
+    now = time.time()
+    durations = [30.0 + 0.2 * i for i in range(10)]  # 30.0 ... 31.8 s: a spread of 1.6 s
+    plan = PollPlan(history_of(*durations), "m", PollSchedule(), submitted_at=now)
+    first, second, third = moments(plan, 3, now)
+    assert first == pytest.approx(30.2, abs=0.05)
+    assert second - first == pytest.approx(0.8, abs=0.05) and third - second == pytest.approx(0.8, abs=0.05)
 
 
 def test_a_plan_made_after_submission_never_asks_for_a_negative_wait() -> None:

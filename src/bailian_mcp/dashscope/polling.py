@@ -6,9 +6,10 @@ after its submission:
   * no history yet: a backoff much like the official SDK's (`PollSchedule`);
   * short tasks (median under 3 s): at the 50th, 80th, 95th and 100th percentiles of the learned
     durations, then in steps growing from a tenth of the median;
-  * longer tasks: nothing before the 10th percentile (where a fixed backoff spends most of its
-    polls), then every 0.75 × the SDK's own gap at that age — so the expected wait after the task
-    ends stays below the SDK's whatever the spread of durations.
+  * longer tasks: nothing before the 20th percentile (where a fixed backoff spends most of its
+    polls), then every 0.6 × the SDK's own gap at that age, or every half of the spread between
+    the 10th and 90th percentiles if that is shorter — so the expected wait after the task ends
+    stays well below the SDK's whatever the spread of durations, for half its polls or fewer.
 `bench/poll_simulation.py` compares the rules on a simulated clock, `bench/completion_latency.py`
 against the SDK live.
 """
@@ -49,8 +50,9 @@ def _epoch(service_time: object) -> float | None:
 
 QUANTILES = (0.5, 0.8, 0.95, 1.0)
 SHORT_TASK = 3.0  # seconds: below this median, the quantile ladder
-FIRST_QUANTILE = 0.1
-GAP_FACTOR = 0.75
+FIRST_QUANTILE = 0.2
+GAP_FACTOR = 0.6
+SPREAD_STEPS = 2  # polls across the 10th-90th percentile spread, at most
 
 
 def _sdk_gap(age: float) -> float:
@@ -109,10 +111,11 @@ class PollPlan:
                 last += step
                 yield last
                 step = min(MAX_STEP, step * 1.5)
+        spread_step = (_quantile(durations, 0.9) - _quantile(durations, 0.1)) / SPREAD_STEPS
         moment = _quantile(durations, FIRST_QUANTILE)
         while True:
             yield moment
-            moment += max(0.25, GAP_FACTOR * _sdk_gap(moment))
+            moment += max(0.25, min(GAP_FACTOR * _sdk_gap(moment), spread_step))
 
     def next_delay(self, output: dict[str, object] | None = None) -> float:
         """Seconds to wait before the next poll (`output`, the last status read, is not needed by this rule)."""
