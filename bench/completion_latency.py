@@ -230,16 +230,18 @@ def per_task_polls(samples: list[Sample]) -> float:
 def main() -> None:
     cli = parser(__doc__ or "")
     cli.add_argument("--budget", type=float, default=None, help="seconds each lane runs rounds for (150; --quick 24)")
-    cli.add_argument("--min-rounds", type=int, default=4, help="rounds per lane at least (1 cold + warm ones)")
+    cli.add_argument(
+        "--min-rounds", type=int, default=None, help="rounds per lane at least (1 cold + warm ones; 8, --quick 4)"
+    )
     cli.add_argument("--durations", default=None, help="task durations in seconds (default 2,5,12,30; --quick 2,5)")
     cli.add_argument("--jitter", type=float, default=0.2, help="each round's duration is D × (1 ± jitter)")
     cli.add_argument("--seed", type=int, default=6, help="seed of the duration jitter")
     args = cli.parse_args()
     durations = [float(d) for d in (args.durations or ("2,5" if args.quick else "2,5,12,30")).split(",")]
     budget = args.budget or (24.0 if args.quick else 150.0)
-    plan = {d: rounds_for(d, budget, args.jitter, args.min_rounds) for d in durations}
+    plan = {d: rounds_for(d, budget, args.jitter, (args.min_rounds or (4 if args.quick else 8))) for d in durations}
     log(f"durations ± {args.jitter:.0%}, rounds: {plan}; {len(VARIANTS)} callers per round")
-    samples = anyio.run(run, durations, budget, args.jitter, args.seed, args.min_rounds)
+    samples = anyio.run(run, durations, budget, args.jitter, args.seed, (args.min_rounds or (4 if args.quick else 8)))
 
     rows = []
     per_duration: dict[str, dict[str, Any]] = {}

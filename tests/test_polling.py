@@ -60,13 +60,28 @@ def test_long_tasks_wait_until_the_twentieth_percentile_then_poll_faster_than_th
 
 def test_tightly_spread_durations_are_polled_across_their_spread() -> None:
     now = time.time()
-    durations = [30.0 + 0.2 * i for i in range(10)]  # 30.0 ... 31.8 s: a spread of 1.6 s
+    durations = [5.0 + 0.2 * i for i in range(10)]  # 5.0 ... 6.8 s: a spread of 1.6 s (the SDK's gap there: 2 s)
     plan = PollPlan(history_of(*durations), "m", PollSchedule(), submitted_at=now)
     first, second, third = moments(plan, 3, now)
-    assert first == pytest.approx(30.2, abs=0.05)
+    assert first == pytest.approx(5.2, abs=0.05)
     assert second - first == pytest.approx(0.8, abs=0.05) and third - second == pytest.approx(0.8, abs=0.05)
 
 
 def test_a_plan_made_after_submission_never_asks_for_a_negative_wait() -> None:
     plan = PollPlan(history_of(1.0), "m", PollSchedule(), submitted_at=time.time() - 100)
     assert plan.next_delay() == 0.0
+
+
+def test_too_few_durations_to_know_their_spread_are_polled_at_the_sdk_relative_gap() -> None:
+    now = time.time()
+    plan = PollPlan(history_of(24.0), "m", PollSchedule(), submitted_at=now)  # one duration: no spread yet
+    first, second, third = moments(plan, 3, now)
+    assert first == pytest.approx(24.0, abs=0.05)
+    assert second - first == pytest.approx(3.0, abs=0.05) and third - second == pytest.approx(3.0, abs=0.05)
+
+
+def test_identical_durations_are_never_polled_closer_than_a_quarter_of_the_sdk_gap() -> None:
+    now = time.time()
+    plan = PollPlan(history_of(*[24.0] * 10), "m", PollSchedule(), submitted_at=now)
+    first, second = moments(plan, 2, now)
+    assert second - first == pytest.approx(0.25 * 5.0, abs=0.05)

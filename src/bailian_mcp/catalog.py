@@ -7,7 +7,6 @@ of the Bailian price page (CNY, Beijing), which Alibaba may change.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -480,6 +479,8 @@ def resolve(capability: str, name: str, *, param: str = "model") -> ModelSpec:
         raise InputError(
             param, name, f"{other.name} is a {other.capability} model; for {capability} use one of {choices}"
         )
+    import difflib  # only for the did-you-mean of an unknown name
+
     close = difflib.get_close_matches(key, list(own), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise InputError(param, name, f"{hint}{capability} models are {choices}")

@@ -8,8 +8,9 @@ after its submission:
     durations, then in steps growing from a tenth of the median;
   * longer tasks: nothing before the 20th percentile (where a fixed backoff spends most of its
     polls), then every 0.6 × the SDK's own gap at that age, or every half of the spread between
-    the 10th and 90th percentiles if that is shorter — so the expected wait after the task ends
-    stays well below the SDK's whatever the spread of durations, for half its polls or fewer.
+    the 10th and 90th percentiles if that is shorter (once five durations are known; never closer
+    than a quarter of the SDK's gap) — so the expected wait after the task ends stays well below the
+    SDK's whatever the spread of durations, for half its polls or fewer.
 `bench/poll_simulation.py` compares the rules on a simulated clock, `bench/completion_latency.py`
 against the SDK live.
 """
@@ -17,7 +18,6 @@ against the SDK live.
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping
@@ -53,6 +53,8 @@ SHORT_TASK = 3.0  # seconds: below this median, the quantile ladder
 FIRST_QUANTILE = 0.2
 GAP_FACTOR = 0.6
 SPREAD_STEPS = 2  # polls across the 10th-90th percentile spread, at most
+SPREAD_SAMPLES = 5  # durations needed before their spread is trusted
+MIN_GAP_FACTOR = 0.25  # never closer than this × the SDK's gap
 
 
 def _sdk_gap(age: float) -> float:
@@ -98,7 +100,8 @@ class PollPlan:
             for delay in fallback:
                 moment += delay
                 yield moment
-        median = statistics.median(durations)
+        middle = len(durations) // 2  # the median (not `statistics`, whose import costs 2 ms at start-up)
+        median = durations[middle] if len(durations) % 2 else (durations[middle - 1] + durations[middle]) / 2
         if median < SHORT_TASK:
             last = 0.0
             for q in QUANTILES:
@@ -111,11 +114,14 @@ class PollPlan:
                 last += step
                 yield last
                 step = min(MAX_STEP, step * 1.5)
-        spread_step = (_quantile(durations, 0.9) - _quantile(durations, 0.1)) / SPREAD_STEPS
+        spread_step = math.inf
+        if len(durations) >= SPREAD_SAMPLES:
+            spread_step = (_quantile(durations, 0.9) - _quantile(durations, 0.1)) / SPREAD_STEPS
         moment = _quantile(durations, FIRST_QUANTILE)
         while True:
             yield moment
-            moment += max(0.25, min(GAP_FACTOR * _sdk_gap(moment), spread_step))
+            gap = _sdk_gap(moment)
+            moment += max(0.25, MIN_GAP_FACTOR * gap, min(GAP_FACTOR * gap, spread_step))
 
     def next_delay(self, output: dict[str, object] | None = None) -> float:
         """Seconds to wait before the next poll (`output`, the last status read, is not needed by this rule)."""
