@@ -45,7 +45,8 @@ HEAVY = (
     "websockets",
     "rich",
     "bailian_mcp.emulator",
-    "httpx",
+    "httpx._client",  # httpx itself is a placeholder until first used (bailian_mcp.lazy_modules)
+    "httpcore",
     "httpx2",
     "bailian_mcp.commands",
     "rich.progress",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -356,3 +357,21 @@ def arguments(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, Any]:
         if extra not in properties:
             result[extra] = draw(JUNK)
     return result
+
+
+def fuzz_settings(*also_suppressed: HealthCheck, deadline: Any = None) -> dict[str, Any]:
+    """The fuzz suite's hypothesis settings: reproducible (derandomized, no example database, no shrinking),
+    with the health checks that slow, fixture-driven examples trip turned off."""
+    return {
+        "deadline": deadline,
+        "derandomize": True,
+        "database": None,
+        "phases": (Phase.explicit, Phase.generate),
+        "suppress_health_check": [
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+            *also_suppressed,
+        ],
+    }

@@ -45,7 +45,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, reject, settings
+from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 
 from bailian_mcp import cli
@@ -54,9 +54,10 @@ from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.cli_options import COMMAND_CAPABILITIES, FieldOption, field_options
 from bailian_mcp.commands import COMMAND_NAMES, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
 from bailian_mcp.config import REGION_BASE_URLS, Settings
-from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
+from bailian_mcp.emulator import RunningEmulator, start_in_thread
 from bailian_mcp.tools import ListModelsParams, ListTasksParams, TaskHandle
 from tests.fuzz.checks import CrashLog, emulator_crashes, innermost
+from tests.fuzz.conftest import FUZZ_EMULATOR
 from tests.fuzz.strategies import (
     DEEP,
     EDGE_STRINGS,
@@ -67,38 +68,17 @@ from tests.fuzz.strategies import (
     Ref,
     arguments,
     edge,
+    fuzz_settings,
     published_schemas,
     valid,
 )
 
 EXIT_CODES = frozenset({EXIT_OK, EXIT_INPUT, EXIT_SERVICE, EXIT_PARTIAL})
 SENTINEL = f"sk-SENTINEL-{secrets.token_hex(12)}"  # the API key, random per run (as tests/security makes it)
-# The fuzz suite's emulator timings (as tests/fuzz/conftest.py's FUZZ_EMULATOR; that module is not imported here
-# because it does not pass mypy --strict). The `cli_emulators` fixture adds the API key check.
-CLI_EMULATOR = EmulatorConfig(
-    pending_seconds=0.01,
-    running_seconds=0.03,
-    submit_rps=0,
-    max_concurrent_tasks=0,
-    stream_chunk_seconds=0.0,
-    fetch_timeout_seconds=1.0,
-)
 HANG_SECONDS = 30  # one command against the fast emulator takes well under a second: only a hang trips this
 LAST_RESORT_SECONDS = 90  # if even the alarm cannot stop it: dump every thread's stack and end the process
 SCHEMAS = published_schemas()
-COMMON: dict[str, Any] = {
-    "deadline": timedelta(seconds=20),
-    "derandomize": True,
-    "database": None,
-    "phases": (Phase.explicit, Phase.generate),
-    "suppress_health_check": [
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-        HealthCheck.filter_too_much,
-    ],
-}
+COMMON = fuzz_settings(HealthCheck.filter_too_much, deadline=timedelta(seconds=20))
 EXAMPLES_PER_COMMAND = 30
 BATCH_EXAMPLES = 60
 CHAOS_EXAMPLES = 60
@@ -975,8 +955,8 @@ def naming_problems(err: str, command: Command | None) -> list[str]:
 @pytest.fixture(scope="module")
 def cli_emulators() -> Iterator[tuple[RunningEmulator, RunningEmulator]]:
     """The emulator the CLI uses (it accepts the sentinel key only) and one that refuses it."""
-    accepting = start_in_thread(replace(CLI_EMULATOR, api_keys=frozenset({SENTINEL})))
-    refusing = start_in_thread(replace(CLI_EMULATOR, api_keys=frozenset({"sk-someone-elses-key"})))
+    accepting = start_in_thread(replace(FUZZ_EMULATOR, api_keys=frozenset({SENTINEL})))
+    refusing = start_in_thread(replace(FUZZ_EMULATOR, api_keys=frozenset({"sk-someone-elses-key"})))
     try:
         yield accepting, refusing
     finally:

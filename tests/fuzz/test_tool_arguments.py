@@ -17,26 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.checks import CrashLog, call_checked, result_text
 from tests.fuzz.conftest import FuzzTarget
-from tests.fuzz.strategies import TOOL_NAMES, Context, arguments, published_schemas
+from tests.fuzz.strategies import TOOL_NAMES, Context, arguments, fuzz_settings, published_schemas
 
-COMMON: dict[str, Any] = {
-    "deadline": None,
-    "derandomize": True,
-    "database": None,
-    "phases": (Phase.explicit, Phase.generate),
-    "suppress_health_check": [
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-        HealthCheck.differing_executors,
-    ],
-}
+COMMON = fuzz_settings(HealthCheck.differing_executors)
 EXAMPLES_PER_TOOL = 100
 # The tools whose valid calls render and download real images or clips get fewer (each such call costs ~0.1 s).
 EXAMPLES = {"text_to_image": 50, "text_to_video": 60}
