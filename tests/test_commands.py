@@ -6,6 +6,7 @@ import argparse
 import functools
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,12 +248,16 @@ def test_service_errors_exit_3(env: Path, capsys: pytest.CaptureFixture[str], pr
     assert cli("text2image", prompt) == 3
     out, err = capsys.readouterr()
     assert shown in out + err
+    if "[emulator:fail]" in prompt:  # a task that failed (a refused submission is an error, on stderr already)
+        assert re.search(r"^bailian-mcp: job job_\w+ ended FAILED \(exit 3\)\.$", err, re.MULTILINE), err
+    assert err.strip()
 
 
 def test_a_partial_success_exits_4(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("text2image", "[emulator:partial] two cats", "--n", "2") == 4
-    out, _ = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert "Generated 1 image(s)" in out and "1 of 2 failed" in out and "#1: failed" in out
+    assert "ended SUCCEEDED in part (exit 4)." in err
 
 
 # ---------------------------------------------------------------------------------------------------- video, task get
@@ -263,9 +268,10 @@ def test_text2video_still_running_exits_4_and_task_get_finishes_it(
     env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli("text2video", "sunrise time-lapse", "--model", "wan2.1-t2v-plus", "--wait", "0") == 4
-    out, _ = capsys.readouterr()
+    out, err = capsys.readouterr()
     job_id = out.split("Continue with: bailian-mcp task get ")[1].split()[0]
     assert job_id.startswith("job_") and "PENDING" in out
+    assert f"bailian-mcp: job {job_id} is still PENDING (exit 4)." in err
 
     assert cli("task", "get", job_id, "--wait", "20") == 0
     out, _ = capsys.readouterr()

@@ -132,6 +132,18 @@ def print_result(result: JobResult, context: Context, *, text_shown: bool = Fals
     print(lines, file=sys.stderr if text_product else sys.stdout)
 
 
+def report_result(result: JobResult, context: Context, *, text_shown: bool = False) -> int:
+    """Print the result (see print_result) and return its exit code; a job that did not fully succeed is also
+    named on stderr, in one line, for scripts that only read that."""
+    print_result(result, context, text_shown=text_shown)
+    code = exit_code_for(result)
+    if code != EXIT_OK and not context.json:
+        where = f"job {result.job_id} is still {result.status}" if not result.done else f"job {result.job_id}"
+        outcome = "" if not result.done else f" ended {result.status}" + (" in part" if code == EXIT_PARTIAL else "")
+        print(f"bailian-mcp: {where}{outcome} (exit {code}).", file=sys.stderr)
+    return code
+
+
 def _stdout_console() -> Console:
     from rich.console import Console  # rich loads only for commands that print, not when serving MCP
 
@@ -184,8 +196,7 @@ def _generation_handler(capability: Capability, options: list[FieldOption]) -> H
                 )
             if streamed:
                 sys.stdout.write("\n")
-            print_result(result, context, text_shown=streamed)
-            return exit_code_for(result)
+            return report_result(result, context, text_shown=streamed)
 
         return await _with_services(context, run)
 
@@ -208,8 +219,7 @@ def _task_get(options: list[FieldOption]) -> Handler:
 
             with JobDisplay(f"job {handle}") as display:
                 result = await services.runner.resume(handle, wait_seconds=args.wait, progress=display)
-            print_result(result, context)
-            return exit_code_for(result)
+            return report_result(result, context)
 
         return await _with_services(context, run)
 
