@@ -247,7 +247,7 @@ def test_websocket_events_have_the_recorded_shapes(recordings: Path) -> None:
     events = []
     with (
         TestClient(create_app(EmulatorConfig(stream_chunk_seconds=0))) as client,
-        client.websocket_connect("/api-ws/v1/inference", headers=AUTH) as session,
+        client.websocket_connect("/api-ws/v1/inference", headers={**AUTH}) as session,
     ):
         session.send_text(json.dumps(run_task))
         while not events or events[-1]["header"]["event"] != "task-finished":
