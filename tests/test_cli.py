@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bailian_mcp import __version__
 
@@ -25,6 +26,25 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get_json(url: str, *, within: float = 30.0) -> Any:
+    """GET `url` as JSON, retrying while the server is still starting."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return json.load(reply)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def test_version() -> None:
@@ -44,23 +64,13 @@ def test_an_unknown_region_is_refused() -> None:
 
 
 def test_emulator_subcommand_serves_dashscope_on_the_given_port() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([ENTRY_POINT, "emulator", "--port", str(port)], stderr=subprocess.PIPE, text=True)
     try:
         assert process.stderr is not None
         line = process.stderr.readline()
         assert line.strip().endswith(f"http://127.0.0.1:{port}/api/v1")
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/__emulator__/health", timeout=1) as reply:
-                    assert json.load(reply) == {"ok": True}
-                break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        assert get_json(f"http://127.0.0.1:{port}/__emulator__/health") == {"ok": True}
         request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/tasks/none")
         try:
             urllib.request.urlopen(request, timeout=2)
@@ -97,9 +107,7 @@ def test_top_level_help_lists_every_command() -> None:
 def test_the_emulator_starts_with_a_fault_plan_from_a_file(tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"seed": 3, "submit": {"throttle": 1.0, "throttle_burst": 2}}))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [ENTRY_POINT, "emulator", "--port", str(port), "--faults", f"@{plan}"],
         stdout=subprocess.DEVNULL,
@@ -107,16 +115,7 @@ def test_the_emulator_starts_with_a_fault_plan_from_a_file(tmp_path: Path) -> No
         stdin=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/__emulator__/faults", timeout=2) as reply:
-                    served = json.load(reply)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        served = get_json(f"http://127.0.0.1:{port}/__emulator__/faults")
         assert served["seed"] == 3
         assert served["submit"]["throttle"] == 1.0 and served["submit"]["throttle_burst"] == 2
     finally:
