@@ -459,9 +459,11 @@ async def test_a_submit_that_timed_out_is_uncertain_and_sent_exactly_once(
     assert job.job_id in str(caught.value) and "SUBMIT_UNCERTAIN" in str(caught.value)
     assert job.error is not None
 
+    listing = mock.get("/tasks").mock(return_value=httpx.Response(200, json={"data": [], "total_page": 1}))
     again = await services.runner.resume(job.job_id, wait_seconds=1)
     assert again.status == "SUBMIT_UNCERTAIN" and "not re-sent" in again.message
     assert post.call_count == 1
+    assert listing.call_count == 1  # it looked in DashScope's task list for the task the POST may have created
 
 
 async def test_a_submit_that_could_not_connect_is_retried_and_then_rejected(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,45 +66,103 @@ def total_cost(summaries: list[JobSummary]) -> list[Cost]:
     ]
 
 
-async def sync_remote(store: JobStore, client: DashScopeClient, *, since: float) -> int:
-    """Adopt the tasks DashScope lists that the store lacks, and refresh the status of those it has.
+# A task is matched to the job whose submission got no reply when it was created between CLOCK_SKEW seconds
+# before that submission was sent and REPLY_WINDOW seconds after (the HTTP timeout, with retries of a throttled
+# POST), and neither it nor the job could be matched otherwise.
+CLOCK_SKEW = 10.0
+REPLY_WINDOW = 180.0
 
-    Returns how many tasks were adopted. Tasks of models outside the catalogue are left alone.
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A task DashScope lists that no job holds."""
+
+    task_id: str
+    status: str
+    model: catalog.ModelSpec
+    created_at: float | None
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    adopted: int  # tasks made elsewhere with this key, now on record
+    matched: int  # tasks found for jobs whose submission got no reply
+
+
+async def sync_remote(store: JobStore, client: DashScopeClient, *, since: float) -> SyncOutcome:
+    """Merge DashScope's task list into the store: refresh the status of the tasks it has; give a task it lacks to
+    the job whose submission got no reply, when exactly one such job can have created it and it is the only task
+    that job can have created (same model, created within the submission's window); adopt the others.
+
+    Tasks of models outside the catalogue are left alone.
     """
-    adopted = 0
+    unknown: list[_Unknown] = []
     now = time.time()
     for page in range(1, REMOTE_MAX_PAGES + 1):
         reply = await client.list_tasks(
             start_time=_service_time(since), end_time=_service_time(now), page_no=page, page_size=REMOTE_PAGE_SIZE
         )
         for item in reply.get("data") or []:
-            adopted += await _merge(store, item)
+            found = await _refresh(store, item)
+            if found is not None:
+                unknown.append(found)
         if page >= int(reply.get("total_page") or 1):
             break
-    return adopted
+    matched = 0
+    if unknown:
+        for job, task in _unambiguous_pairs(await store.unanswered(since=since - REPLY_WINDOW), unknown):
+            await store.attach_task(job.job_id, task.task_id, task.status)
+            unknown.remove(task)
+            matched += 1
+    for task in unknown:
+        await store.adopt(
+            task_id=task.task_id,
+            capability=task.model.capability,
+            model=task.model.name,
+            status=task.status,
+            created_at=task.created_at if task.created_at is not None else time.time(),
+        )
+    return SyncOutcome(adopted=len(unknown), matched=matched)
 
 
-async def _merge(store: JobStore, item: dict[str, Any]) -> int:
+async def _refresh(store: JobStore, item: dict[str, Any]) -> _Unknown | None:
+    """Update the job holding a listed task; a listed task no job holds (of a catalogue model), returned."""
     task_id, status = str(item.get("task_id") or ""), str(item.get("status") or "UNKNOWN")
     if not task_id:
-        return 0
+        return None
     known = await store.by_task(task_id)
     if known is not None:
         if not known.final and known.result is None and status != known.status:
             await store.set_status(known.job_id, status)
-        return 0
+        return None
     model = catalog.by_wire_name(str(item.get("model_name") or ""))
     if model is None or not isinstance(CAPABILITIES.get(model.capability), AsyncTaskCapability):
-        return 0
+        return None
     created = item.get("gmt_create")
-    await store.adopt(
-        task_id=task_id,
-        capability=model.capability,
-        model=model.name,
-        status=status,
-        created_at=created / 1000 if isinstance(created, int | float) else time.time(),
-    )
-    return 1
+    return _Unknown(task_id, status, model, created / 1000 if isinstance(created, int | float) else None)
+
+
+def _unambiguous_pairs(unanswered: list[Job], unknown: list[_Unknown]) -> list[tuple[Job, _Unknown]]:
+    """(job, task) pairs where the job's reply was lost, the task is the only one it can have created, and it is
+    the only job (lost replies and replies still on their way alike) that can have created the task."""
+
+    def could_have_made(job: Job, task: _Unknown) -> bool:
+        sent = job.submitted_at
+        return (
+            sent is not None
+            and task.created_at is not None
+            and job.model == task.model.name
+            and sent - CLOCK_SKEW <= task.created_at <= sent + REPLY_WINDOW
+        )
+
+    pairs = []
+    for job in unanswered:
+        if job.status != "SUBMIT_UNCERTAIN":
+            continue
+        tasks = [task for task in unknown if could_have_made(job, task)]
+        if len(tasks) == 1 and [other for other in unanswered if could_have_made(other, tasks[0])] == [job]:
+            pairs.append((job, tasks[0]))
+    return pairs
 
 
 async def list_jobs(
@@ -118,17 +177,22 @@ async def list_jobs(
 ) -> TaskList:
     """The store's jobs, newest first, merged with DashScope's own list of the last 24 hours."""
     since = time.time() - since_hours * 3600
-    adopted, notes = 0, []
+    synced, notes = SyncOutcome(adopted=0, matched=0), []
     if include_remote and client.has_api_key:
         try:
-            adopted = await sync_remote(store, client, since=max(since, time.time() - REMOTE_WINDOW_HOURS * 3600))
+            synced = await sync_remote(store, client, since=max(since, time.time() - REMOTE_WINDOW_HOURS * 3600))
         except errors.DashScopeError as exc:
             notes.append(f"DashScope's task list could not be read ({exc}); these are this server's records only.")
     jobs = await store.list(status=status, capability=capability, since=since, limit=limit)
     summaries = [summarize(job) for job in jobs]
-    if adopted:
-        notes.append(f"Adopted {adopted} task(s) created elsewhere with this key; get_task collects them.")
-    return TaskList(jobs=summaries, total_cost=total_cost(summaries), adopted=adopted, message=" ".join(notes))
+    if synced.matched:
+        notes.append(
+            f"Found the task of {synced.matched} job(s) whose submission got no reply (same model, created while "
+            "it was being sent); get_task collects them."
+        )
+    if synced.adopted:
+        notes.append(f"Adopted {synced.adopted} task(s) created elsewhere with this key; get_task collects them.")
+    return TaskList(jobs=summaries, total_cost=total_cost(summaries), adopted=synced.adopted, message=" ".join(notes))
 
 
 async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> JobResult:

@@ -107,6 +107,10 @@ def new_job_id() -> str:
 
 
 QUICK_WRITES_PER_CHECKPOINT = 200
+_MISMATCHED = {
+    "code": "Interrupted",
+    "message": "the task once matched to this job was claimed by the submission that created it",
+}
 
 
 class JobStore:
@@ -245,18 +249,39 @@ class JobStore:
         now = time.time()
         with self._lock, self._db:  # one transaction
             self._db.execute("BEGIN IMMEDIATE")
-            # A task listing may have adopted this task while its submission's reply was on the way: the job
-            # that paid for it takes it back.
+            # The job that paid for a task takes it back from whoever holds it: a listing may have adopted it
+            # while the submission's reply was on the way, or matched it to another job whose reply was lost.
             self._db.execute(
                 "DELETE FROM jobs WHERE task_id = ? AND fingerprint = 'adopted' AND job_id != ?", (task_id, job_id)
             )
             self._db.execute(
-                "UPDATE jobs SET task_id = ?, status = ?, submitted_at = ?, updated_at = ? WHERE job_id = ?",
+                "UPDATE jobs SET task_id = NULL, status = 'SUBMIT_UNCERTAIN', result_json = NULL, finished_at = NULL,"
+                " error_json = ?, updated_at = ? WHERE task_id = ? AND job_id != ?",
+                (json.dumps(_MISMATCHED), now, task_id, job_id),
+            )
+            self._db.execute(
+                "UPDATE jobs SET task_id = ?, status = ?, submitted_at = COALESCE(submitted_at, ?), updated_at = ?,"
+                " error_json = NULL WHERE job_id = ?",
                 (task_id, status, now, now, job_id),
             )
 
     async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
         await anyio.to_thread.run_sync(self._attach, job_id, task_id, status, limiter=self._worker)
+
+    async def mark_sending(self, job_id: str) -> None:
+        """Record when a job's submission goes out (before its reply, which may never come)."""
+        now = time.time()
+        await self._write("UPDATE jobs SET submitted_at = ?, updated_at = ? WHERE job_id = ?", (now, now, job_id))
+
+    async def unanswered(self, *, since: float) -> list[Job]:
+        """Jobs sent since `since` whose submission has no task on record: lost replies (SUBMIT_UNCERTAIN) and
+        replies still on their way (SUBMITTING)."""
+        rows = await self._arun(
+            "SELECT * FROM jobs WHERE task_id IS NULL AND status IN ('SUBMITTING', 'SUBMIT_UNCERTAIN')"
+            " AND submitted_at IS NOT NULL AND submitted_at >= ? ORDER BY submitted_at",
+            (since,),
+        )
+        return [Job._from_row(row) for row in rows]
 
     async def set_status(self, job_id: str, status: str, *, error: Mapping[str, Any] | None = None) -> None:
         now = time.time()

@@ -26,6 +26,7 @@ from typing import Any, get_args
 import anyio
 from anyio.abc import TaskGroup
 
+from bailian_mcp import job_admin
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.capabilities.base import (
     AsyncTaskCapability,
@@ -181,6 +182,7 @@ class Runner:
         try:
             await self.client.limiter.acquire(request.model.rate_bucket)
             with anyio.CancelScope(shield=True):
+                await self.store.mark_sending(job.job_id)
                 snapshot = await self.client.submit(request.path, request.body, headers=request.headers)
                 await self.store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
         except BaseException as exc:
@@ -327,6 +329,8 @@ class Runner:
         exchange = self._exchanges.get(job.job_id)
         if exchange is not None:
             return await self._await_exchange(job, exchange, wait_seconds, report)
+        if job.task_id is None and job.status == "SUBMIT_UNCERTAIN" and isinstance(capability, AsyncTaskCapability):
+            job = await self._look_for_lost_task(job)
         if job.task_id is None or isinstance(capability, DirectCapability):
             return await self._unfinished_result(job)
         model = resolve(job.capability, job.model)
@@ -359,6 +363,20 @@ class Runner:
         result = result.model_copy(update=update)
         await self.store.save_result(job.job_id, result.status, result.model_dump(mode="json"))
         return result
+
+    async def _look_for_lost_task(self, job: Job) -> Job:
+        """A job whose submission got no reply, after a look in DashScope's task list for the task it may have
+        created (see `job_admin.sync_remote`: found only when nothing else can have created it)."""
+        if not self.client.has_api_key or job.submitted_at is None:
+            return job
+        earliest = time.time() - job_admin.REMOTE_WINDOW_HOURS * 3600 + 60
+        try:
+            await job_admin.sync_remote(
+                self.store, self.client, since=max(job.submitted_at - job_admin.CLOCK_SKEW, earliest)
+            )
+        except errors.DashScopeError:
+            return job
+        return await self.store.get(job.job_id) or job
 
     async def _unfinished_result(self, job: Job) -> JobResult:
         """A job with nothing to follow: refused, lost in sending, or interrupted by a restart."""
