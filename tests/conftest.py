@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bailian_mcp import runtime
 from bailian_mcp.config import Settings, environment_variables, load_settings
+from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, RetryPolicy
+from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.dashscope.polling import PollSchedule
+from bailian_mcp.runtime import Services, open_services
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "spec" / "recordings"
 
@@ -75,3 +83,26 @@ def settings(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> Settings:
         data_dir=str(tmp_path / "data"),
         output_dir=str(tmp_path / "out"),
     )
+
+
+FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+FAST_POLL = PollSchedule(delays=(0.02,), max_delay=0.05)
+
+
+@pytest.fixture
+def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No client-side pacing, near-instant retries and polls: servers built after it answer in milliseconds."""
+    monkeypatch.setattr(runtime, "submit_limiter", lambda settings: RateLimiter({TASK_QUERY_BUCKET: 1000.0}))
+    monkeypatch.setattr(
+        runtime, "DashScopeClient", functools.partial(DashScopeClient, retry=FAST_RETRY, poll=FAST_POLL)
+    )
+
+
+@asynccontextmanager
+async def quick_services(settings: Settings, *, attempts: int = 3) -> AsyncIterator[Services]:
+    """The server's services with polls, retries (`attempts` in all) and task-query pacing shrunk to milliseconds."""
+    async with open_services(settings) as opened:
+        opened.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
+        opened.client.retry = RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.002)
+        opened.client.limiter.set_rate(TASK_QUERY_BUCKET, 1000)
+        yield opened

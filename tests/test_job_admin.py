@@ -11,12 +11,11 @@ import pytest
 from bailian_mcp import job_admin
 from bailian_mcp.capabilities.base import BuildContext
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
-from bailian_mcp.dashscope.client import RetryPolicy
-from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.emulator.faults import NO_FAULTS, EndpointFaults, FaultPlan
 from bailian_mcp.runner import SubmitUncertainError
-from bailian_mcp.runtime import Services, open_services
+from bailian_mcp.runtime import Services
+from tests.conftest import quick_services
 from tests.e2e.conftest import make_settings
 
 LOST_REPLIES = FaultPlan(submit=EndpointFaults(reset_after=1.0))  # the task is made, its reply never arrives
@@ -31,9 +30,7 @@ def emulator() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 async def services(emulator: RunningEmulator, tmp_path: Path, clean_env: pytest.MonkeyPatch) -> AsyncIterator[Services]:
-    async with open_services(make_settings(tmp_path, emulator.base_url, image_submit_rps=0)) as opened:
-        opened.client.poll = PollSchedule(delays=(0.02,), max_delay=0.05)
-        opened.client.retry = RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.002)
+    async with quick_services(make_settings(tmp_path, emulator.base_url, image_submit_rps=0), attempts=2) as opened:
         yield opened
 
 

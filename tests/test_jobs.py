@@ -17,9 +17,8 @@ from pydantic import SecretStr
 from bailian_mcp import jobs
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.config import Settings
-from bailian_mcp.dashscope.client import PollSchedule, RetryPolicy
 from bailian_mcp.jobs import JOB_FINAL, TASK_FINAL, JobStore
-from bailian_mcp.runtime import open_services
+from tests.conftest import quick_services
 
 BASE = "https://dashscope.test/api/v1"
 
@@ -251,9 +250,7 @@ async def test_the_api_key_is_never_written_to_the_job_store(settings: Settings)
         "request_id": "r2",
         "output": {"task_id": "t-key", "task_status": "FAILED", "code": "InvalidParameter", "message": "bad"},
     }
-    async with open_services(settings) as services:
-        services.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
-        services.client.retry = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
+    async with quick_services(settings) as services:
         with respx.mock:
             post = respx.post(f"{BASE}/services/aigc/text2image/image-synthesis").mock(
                 return_value=httpx.Response(200, json=submitted)

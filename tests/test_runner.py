@@ -20,11 +20,11 @@ from PIL import Image
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
-from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, PollSchedule, RetryPolicy
 from bailian_mcp.errors import ConfigurationError, InputError
 from bailian_mcp.results import JobResult
 from bailian_mcp.runner import SubmitUncertainError
 from bailian_mcp.runtime import Services, open_services
+from tests.conftest import quick_services
 
 BASE = "https://dashscope.test/api/v1"
 SUBMIT_PATH = "/services/aigc/text2image/image-synthesis"
@@ -84,10 +84,7 @@ def jobs_on_disk(settings: Settings) -> list[tuple[str, str | None]]:
 
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(settings) as opened:
-        opened.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
-        opened.client.retry = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
-        opened.client.limiter.set_rate(TASK_QUERY_BUCKET, 1000)
+    async with quick_services(settings) as opened:
         yield opened
 
 

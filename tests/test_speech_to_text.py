@@ -23,11 +23,12 @@ from bailian_mcp.capabilities.speech_to_text import (
     parse,
 )
 from bailian_mcp.config import Settings
-from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, PollSchedule, RetryPolicy, TaskSnapshot
+from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile
 from bailian_mcp.results import ErrorInfo, OutputFile, Segment
-from bailian_mcp.runtime import Services, open_services
+from bailian_mcp.runtime import Services
+from tests.conftest import quick_services
 
 BEIJING = BuildContext(region="cn-beijing")
 SAMPLE = "https://dashscope.oss-cn-beijing.aliyuncs.com/samples/audio/paraformer/hello_world_female2.wav"
@@ -441,10 +442,7 @@ def local_settings(settings: Settings, roots: Path) -> Settings:
 
 @pytest.fixture
 async def services(local_settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(local_settings) as opened:
-        opened.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
-        opened.client.retry = RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.002)
-        opened.client.limiter.set_rate(TASK_QUERY_BUCKET, 1000)
+    async with quick_services(local_settings, attempts=2) as opened:
         yield opened
 
 

@@ -23,10 +23,11 @@ from bailian_mcp.capabilities.edit_image import EDIT_IMAGE, EditImageParams
 from bailian_mcp.capabilities.wanx_edit_image import WANX_EDIT_IMAGE, WanxEditImageParams
 from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope import errors
-from bailian_mcp.dashscope.client import DashScopeClient, PollSchedule, RetryPolicy
+from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, UPLOAD_TTL_SECONDS, upload_file
 from bailian_mcp.jobs import JobStore
-from bailian_mcp.runtime import Services, open_services
+from bailian_mcp.runtime import Services
+from tests.conftest import quick_services
 
 BASE = "https://dashscope.test/api/v1"
 OTHER_BASE = "https://dashscope-intl.aliyuncs.com/api/v1"
@@ -406,11 +407,8 @@ def job_settings(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 async def services(job_settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(job_settings) as opened:
-        opened.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
-        opened.client.limiter.set_rate("tasks", 1000)
+    async with quick_services(job_settings) as opened:
         opened.client.limiter.set_rate("submit:wanx2.1-imageedit", 1000)
-        opened.client.retry = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
         yield opened
 
 

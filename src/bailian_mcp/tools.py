@@ -128,23 +128,37 @@ def _services(ctx: Context) -> Services:
     return services
 
 
-def generation_tool(capability: Capability, settings: Settings) -> Tool:
-    arguments_model = _arguments_model(capability.name, capability.params_model, settings)
+JobAction = Callable[[Services, Any, Context], Awaitable[JobResult]]
 
-    async def generate(ctx: Context, **raw: Any) -> CallToolResult:
+
+def _job_tool_body(arguments_model: type[BaseModel], action: JobAction) -> Callable[..., Awaitable[CallToolResult]]:
+    """The body of a tool that answers with a job: its arguments validated, `action` run on them, its JobResult
+    rendered; a BailianError becomes the tool's error."""
+
+    async def body(ctx: Context, **raw: Any) -> CallToolResult:
         services = _services(ctx)
         try:
-            arguments = parse_params(arguments_model, raw)
-            wait_seconds: int = getattr(arguments, "wait_seconds")  # noqa: B009 (a field of the derived model)
-            fields = {name: getattr(arguments, name) for name in capability.params_model.model_fields}
-            params = capability.params_model.model_construct(**fields)  # validated just above
-            result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
+            result = await action(services, parse_params(arguments_model, raw), ctx)
         except BailianError as exc:
             raise ToolError(str(exc)) from exc
         return await to_call_tool_result(result, services.settings)
 
+    return body
+
+
+def generation_tool(capability: Capability, settings: Settings) -> Tool:
+    arguments_model = _arguments_model(capability.name, capability.params_model, settings)
+
+    async def generate(services: Services, arguments: Any, ctx: Context) -> JobResult:
+        fields = {name: getattr(arguments, name) for name in capability.params_model.model_fields}
+        params = capability.params_model.model_construct(**fields)  # validated with the arguments
+        return await services.runner.run(
+            capability, params, wait_seconds=arguments.wait_seconds, progress=_progress(ctx)
+        )
+
     description = f"{capability.summary} Full help: resource bailian://help/{capability.name}."
-    return _make_tool(capability.name, capability.title, description, arguments_model, GENERATE, generate)
+    body = _job_tool_body(arguments_model, generate)
+    return _make_tool(capability.name, capability.title, description, arguments_model, GENERATE, body)
 
 
 class TaskHandle(Params):
@@ -154,16 +168,10 @@ class TaskHandle(Params):
 def get_task_tool(settings: Settings) -> Tool:
     arguments_model = _arguments_model("get_task", TaskHandle, settings)
 
-    async def get_task(ctx: Context, **raw: Any) -> CallToolResult:
-        services = _services(ctx)
-        try:
-            arguments = parse_params(arguments_model, raw).model_dump()
-            result = await services.runner.resume(
-                arguments["task_id"], wait_seconds=arguments["wait_seconds"], progress=_progress(ctx)
-            )
-        except BailianError as exc:
-            raise ToolError(str(exc)) from exc
-        return await to_call_tool_result(result, services.settings)
+    async def get_task(services: Services, arguments: Any, ctx: Context) -> JobResult:
+        return await services.runner.resume(
+            arguments.task_id, wait_seconds=arguments.wait_seconds, progress=_progress(ctx)
+        )
 
     return _make_tool(
         "get_task",
@@ -173,7 +181,7 @@ def get_task_tool(settings: Settings) -> Tool:
         "missing. Never creates or pays for anything.",
         arguments_model,
         FOLLOW,
-        get_task,
+        _job_tool_body(arguments_model, get_task),
     )
 
 
@@ -236,14 +244,8 @@ def list_tasks_tool() -> Tool:
 def cancel_task_tool() -> Tool:
     arguments_model = _arguments_model("cancel_task", TaskHandle, None)
 
-    async def cancel_task(ctx: Context, **raw: Any) -> CallToolResult:
-        services = _services(ctx)
-        try:
-            arguments = parse_params(TaskHandle, raw)
-            result = await job_admin.cancel_job(services.store, services.client, arguments.task_id)
-        except BailianError as exc:
-            raise ToolError(str(exc)) from exc
-        return await to_call_tool_result(result, services.settings)
+    async def cancel_task(services: Services, arguments: Any, ctx: Context) -> JobResult:
+        return await job_admin.cancel_job(services.store, services.client, arguments.task_id)
 
     return _make_tool(
         "cancel_task",
@@ -252,7 +254,7 @@ def cancel_task_tool() -> Tool:
         "(nothing is charged then); a running task finishes anyway and get_task collects it.",
         arguments_model,
         CANCEL,
-        cancel_task,
+        _job_tool_body(arguments_model, cancel_task),
     )
 
 

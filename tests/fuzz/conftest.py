@@ -3,7 +3,6 @@ in-memory MCP client, client-side pacing and retry delays shrunk so that hundred
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import wave
@@ -17,10 +16,6 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from bailian_mcp import runtime
-from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, RetryPolicy
-from bailian_mcp.dashscope.limits import RateLimiter
-from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.server import build_server
 from tests.e2e.conftest import make_settings
@@ -34,17 +29,6 @@ FUZZ_EMULATOR = EmulatorConfig(
     stream_chunk_seconds=0.0,
     fetch_timeout_seconds=1.0,
 )
-FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
-FAST_POLL = PollSchedule(delays=(0.02,), max_delay=0.05)
-
-
-@pytest.fixture
-def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No client-side pacing, near-instant retries and polls (the emulator's own tasks take ~40 ms)."""
-    monkeypatch.setattr(runtime, "submit_limiter", lambda settings: RateLimiter({TASK_QUERY_BUCKET: 1000.0}))
-    monkeypatch.setattr(
-        runtime, "DashScopeClient", functools.partial(DashScopeClient, retry=FAST_RETRY, poll=FAST_POLL)
-    )
 
 
 @pytest.fixture

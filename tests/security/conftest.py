@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import secrets
 import socket
@@ -17,11 +16,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from bailian_mcp import runtime
 from bailian_mcp.config import Settings
-from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, RetryPolicy
-from bailian_mcp.dashscope.limits import RateLimiter
-from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.server import build_server
 
@@ -34,19 +29,8 @@ SECURITY_EMULATOR = EmulatorConfig(
     stream_chunk_seconds=0.0,
     fetch_timeout_seconds=2.0,
 )
-FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
-FAST_POLL = PollSchedule(delays=(0.02,), max_delay=0.05)
 
 EmulatorFactory = Callable[..., RunningEmulator]
-
-
-@pytest.fixture
-def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No client-side pacing, near-instant retries and polls: error families come back in milliseconds."""
-    monkeypatch.setattr(runtime, "submit_limiter", lambda settings: RateLimiter({TASK_QUERY_BUCKET: 1000.0}))
-    monkeypatch.setattr(
-        runtime, "DashScopeClient", functools.partial(DashScopeClient, retry=FAST_RETRY, poll=FAST_POLL)
-    )
 
 
 @pytest.fixture

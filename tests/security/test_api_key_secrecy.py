@@ -29,8 +29,9 @@ from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.speech import synthesize
 from bailian_mcp.dashscope.uploads import upload_file
 from bailian_mcp.emulator import RunningEmulator
+from tests.conftest import FAST_RETRY
 from tests.e2e.conftest import make_settings
-from tests.security.conftest import FAST_RETRY, SENTINEL, EmulatorFactory, closed_port, serving
+from tests.security.conftest import SENTINEL, EmulatorFactory, closed_port, serving
 
 ENTRY_POINT = str(Path(sys.executable).with_name("bailian-mcp"))
 OTHER_KEY = "sk-someone-elses-key"

@@ -14,11 +14,11 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bailian_mcp.catalog import ModelSpec
+from bailian_mcp.catalog import ImageModel, ModelSpec, VideoModel
 from bailian_mcp.dashscope.client import DashScopeClient, TaskSnapshot
 from bailian_mcp.errors import InputError
 from bailian_mcp.results import ErrorInfo, OutputFile
@@ -54,24 +54,38 @@ def json_list(text: str) -> list[Any] | None:
     return decoded if isinstance(decoded, list) else None
 
 
-def prompt_input(
-    prompt: str, negative_prompt: str, *, model: ModelSpec, limit: int, what: str
-) -> tuple[dict[str, Any], list[str]]:
-    """The `input` of a prompted generation (prompt, and negative_prompt when given), and its warnings.
+class PromptedParams(Protocol):
+    """The parameters every prompted generation (an image, a clip) has."""
 
-    A prompt longer than `limit` is allowed (the brief offers more than some models read): the
+    prompt: str
+    negative_prompt: str
+    prompt_extend: bool
+    watermark: bool
+    seed: int | None
+
+
+def prompted_body(
+    params: PromptedParams, model: ImageModel | VideoModel, context: BuildContext, *, what: str, **parameters: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """The body of a prompted generation: `input` (the prompt, and negative_prompt when given) and `parameters`
+    (the given ones, then prompt_extend, watermark and the seed when there is one); and its warnings.
+
+    A prompt longer than the model reads is allowed (the brief offers more than some models read): the
     service truncates it, and the warning says so.
     """
-    text = prompt.strip()
+    text = params.prompt.strip()
     if not text:
-        raise InputError("prompt", prompt, f"describe {what} in at least one non-blank character")
+        raise InputError("prompt", params.prompt, f"describe {what} in at least one non-blank character")
     warnings = []
-    if len(text) > limit:
-        warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {limit}.")
+    if len(text) > model.prompt_max:
+        warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {model.prompt_max}.")
     body_input: dict[str, Any] = {"prompt": text}
-    if negative_prompt.strip():
-        body_input["negative_prompt"] = negative_prompt.strip()
-    return body_input, warnings
+    if params.negative_prompt.strip():
+        body_input["negative_prompt"] = params.negative_prompt.strip()
+    parameters.update(prompt_extend=params.prompt_extend, watermark=params.watermark)
+    if params.seed is not None:
+        parameters["seed"] = params.seed
+    return {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}, warnings
 
 
 @dataclass(frozen=True)
@@ -96,8 +110,8 @@ class Request:
 
 
 @dataclass(frozen=True)
-class AsyncTaskCapability(Generic[P]):
-    """A capability served by DashScope's async task protocol (submit, poll, fetch results)."""
+class CapabilityBase(Generic[P]):
+    """What every capability has: its name, its texts, its parameters and how they become a request."""
 
     name: str
     title: str
@@ -105,8 +119,14 @@ class AsyncTaskCapability(Generic[P]):
     description: str  # the full help (bailian://help/{name})
     params_model: type[P]
     build: Callable[[P, BuildContext], Request]
-    parse: Callable[[TaskSnapshot], list[OutputFile]]
-    file_suffix: str
+    file_suffix: str  # of a saved output whose URL does not tell
+
+
+@dataclass(frozen=True)
+class AsyncTaskCapability(CapabilityBase[P]):
+    """A capability served by DashScope's async task protocol (submit, poll, fetch results)."""
+
+    parse: Callable[[TaskSnapshot], list[OutputFile]] = field(kw_only=True)
     # Runs on the saved outputs (e.g. reads transcripts out of their JSON files).
     finish: Callable[[list[OutputFile]], list[OutputFile]] | None = None
 
@@ -138,17 +158,10 @@ class ExchangeContext:
 
 
 @dataclass(frozen=True)
-class DirectCapability(Generic[P]):
+class DirectCapability(CapabilityBase[P]):
     """A capability DashScope answers within one exchange: a JSON call, an SSE stream or a WebSocket session."""
 
-    name: str
-    title: str
-    summary: str  # the tool description: when to use it, in a sentence or two
-    description: str  # the full help (bailian://help/{name})
-    params_model: type[P]
-    build: Callable[[P, BuildContext], Request]
-    execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]]
-    file_suffix: str
+    execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]] = field(kw_only=True)
 
 
 Capability = AsyncTaskCapability[Any] | DirectCapability[Any]

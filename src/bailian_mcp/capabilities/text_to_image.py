@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompt_input
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompted_body
 from bailian_mcp.capabilities.images import Seed, check_size, parse_image_results
 from bailian_mcp.catalog import ImageModel
 from bailian_mcp.errors import InputError
@@ -77,18 +77,7 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
             f"{model.name} makes at most {model.n_max} image per call; use a wan model for up to 4",
         )
     size = normalize_size(model, params.size)
-    body_input, warnings = prompt_input(
-        params.prompt, params.negative_prompt, model=model, limit=model.prompt_max, what="the picture"
-    )
-    parameters: dict[str, Any] = {
-        "size": size,
-        "n": params.n,
-        "prompt_extend": params.prompt_extend,
-        "watermark": params.watermark,
-    }
-    if params.seed is not None:
-        parameters["seed"] = params.seed
-    body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
+    body, warnings = prompted_body(params, model, context, what="the picture", size=size, n=params.n)
     return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
 
 

@@ -8,12 +8,12 @@ gets an error naming the nearest size that works.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompt_input
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompted_body
 from bailian_mcp.capabilities.images import Seed, parse_size
 from bailian_mcp.catalog import VIDEO_480P, VIDEO_720P, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
@@ -87,18 +87,7 @@ def build(params: TextToVideoParams, context: BuildContext) -> Request:
             params.duration,
             f"{model.name} makes {' or '.join(map(str, model.durations))}-second clips only",
         )
-    body_input, warnings = prompt_input(
-        params.prompt, params.negative_prompt, model=model, limit=model.prompt_max, what="the clip"
-    )
-    parameters: dict[str, Any] = {
-        "size": size,
-        "duration": params.duration,
-        "prompt_extend": params.prompt_extend,
-        "watermark": params.watermark,
-    }
-    if params.seed is not None:
-        parameters["seed"] = params.seed
-    body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
+    body, warnings = prompted_body(params, model, context, what="the clip", size=size, duration=params.duration)
     return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
 
 
