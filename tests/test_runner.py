@@ -166,7 +166,7 @@ async def test_a_job_is_recorded_before_submit_followed_to_success_saved_and_pri
     assert result.usage == {"image_count": 2.0}
     assert result.cost is not None
     assert result.cost.amount == pytest.approx(2 * 0.14) and result.cost.currency == "CNY"
-    assert result.cost.basis == "2 image × 0.14 CNY/image"
+    assert result.cost.basis == "2 images × 0.14 CNY/image"
     assert "Generated 2 image(s), saved 2 locally." in result.message
 
     job = await services.store.get(result.job_id)

@@ -397,7 +397,7 @@ def test_the_cost_is_the_image_count_times_the_models_price() -> None:
     cost = WAN.price.cost({"image_count": 3})
     assert cost is not None
     assert cost.amount == pytest.approx(0.42) and cost.currency == "CNY"
-    assert cost.basis == "3 image × 0.14 CNY/image"
+    assert cost.basis == "3 images × 0.14 CNY/image"
     assert QWEN.price.cost({"image_count": 1}).amount == pytest.approx(0.25)  # type: ignore[union-attr]
 
 

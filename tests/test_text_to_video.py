@@ -241,7 +241,7 @@ def test_the_cost_is_five_seconds_times_the_price_per_second(model: VideoModel, 
     cost = model.price.cost(TaskSnapshot.from_body("t", CAPTURE).usage)
     assert cost is not None
     assert cost.amount == pytest.approx(5 * price) and cost.currency == "CNY"
-    assert cost.basis.startswith("5 second ×")
+    assert cost.basis.startswith("5 seconds ×")
 
 
 def test_parse_without_a_video_url_has_no_outputs() -> None:

@@ -37,7 +37,7 @@ class UnitPrice:
         return Cost(
             amount=round(quantity * self.amount, 6),
             currency=self.currency,
-            basis=f"{quantity:g} {self.unit} × {self.describe()}",
+            basis=f"{quantity:g} {self.unit}{'' if quantity == 1 else 's'} × {self.describe()}",
         )
 
 

@@ -59,7 +59,7 @@ async def test_text_to_image_saves_previews_and_describes_every_image(
     data = result.structured_content
     assert data is not None and data["status"] == "SUCCEEDED" and data["done"] is True
     assert data["task_id"] and data["job_id"].startswith("job_")
-    assert data["cost"] == {"amount": 0.28, "currency": "CNY", "basis": "2 image × 0.14 CNY/image"}
+    assert data["cost"] == {"amount": 0.28, "currency": "CNY", "basis": "2 images × 0.14 CNY/image"}
     assert [o["index"] for o in data["outputs"]] == [0, 1]
     for output in data["outputs"]:
         path = Path(output["path"])
