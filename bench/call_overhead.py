@@ -52,7 +52,7 @@ from mcp import Client
 
 from bailian_mcp.capabilities.base import BuildContext
 from bailian_mcp.capabilities.text_to_text import TEXT_TO_TEXT, TextToTextParams
-from bailian_mcp.runtime import open_services
+from bailian_mcp.jobs.services import open_services
 from bailian_mcp.server import build_server
 
 TARGET_EXTRA_S = 0.005

@@ -48,7 +48,7 @@ HEAVY = (
     "httpx._client",  # httpx itself is a placeholder until first used (bailian_mcp.lazy_modules)
     "httpcore",
     "httpx2",
-    "bailian_mcp.commands",
+    "bailian_mcp.cli.commands",
     "rich.progress",
     "sqlite3",
     "uvicorn",
@@ -66,7 +66,7 @@ import json, sys
 import anyio
 from bailian_mcp import cli
 from bailian_mcp.server import build_server
-from bailian_mcp.runtime import open_services
+from bailian_mcp.jobs.services import open_services
 marks.append(("imports", time.perf_counter()))
 cli.build_parser(with_commands=False).parse_args([])
 from bailian_mcp.config import load_settings

@@ -63,7 +63,7 @@ from dashscope import ImageSynthesis
 from mcp import Client
 
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
-from bailian_mcp.runtime import Services, open_services
+from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.server import build_server
 
 MODEL = "wan2.2-t2i-flash"

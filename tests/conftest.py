@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bailian_mcp import runtime
 from bailian_mcp.config import Settings, environment_variables, load_settings
 from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.dashscope.polling import PollSchedule
-from bailian_mcp.runtime import Services, open_services
+from bailian_mcp.jobs import services as runtime
+from bailian_mcp.jobs.services import Services, open_services
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "spec" / "recordings"
 

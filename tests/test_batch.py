@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from bailian_mcp.batch import BatchFileError, BatchReport, fingerprint, read_batch
+from bailian_mcp.batch.checks import fingerprint
+from bailian_mcp.batch.file import BatchFileError, read_batch
+from bailian_mcp.batch.report import BatchReport
 from bailian_mcp.capabilities.text_to_image import TextToImageParams
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
 from tests.test_commands import api_requests, cli, emulator, emulator_config, emulators, env, fast_polls, make_png

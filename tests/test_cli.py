@@ -82,7 +82,7 @@ def test_emulator_subcommand_serves_dashscope_on_the_given_port() -> None:
 
 
 def test_serving_builds_no_command_parsers_and_anything_else_builds_them_all() -> None:
-    from bailian_mcp.cli import _only_serves
+    from bailian_mcp.cli.main import _only_serves
 
     assert _only_serves([])
     assert _only_serves(["--transport", "sse", "--port", "9000", "serve", "--host", "127.0.0.1"])

@@ -1,4 +1,4 @@
-"""The subcommands (`bailian_mcp.commands`) run in-process against the emulator: output, --json, exit codes."""
+"""The subcommands (`bailian_mcp.cli.commands`) run in-process against the emulator: output, --json, exit codes."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from pydantic import Field
 
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.capabilities.text_to_image import TextToImageParams
-from bailian_mcp.cli_options import COMMAND_CAPABILITIES, DEST_PREFIX, add_model_options, collect, field_options
-from bailian_mcp.commands import add_commands, run_command
+from bailian_mcp.cli.commands import add_commands, run_command
+from bailian_mcp.cli.options import DEST_PREFIX, add_model_options, collect, field_options
 from bailian_mcp.dashscope import client as client_module
 from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
-from bailian_mcp.results import JobResult, TaskList
+from bailian_mcp.jobs.results import JobResult, TaskList
 
 FAST = EmulatorConfig(pending_seconds=0.05, running_seconds=0.15)
 
@@ -100,7 +100,7 @@ def result_json(out: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------- options
 
 
-@pytest.mark.parametrize(("command", "capability"), list(COMMAND_CAPABILITIES.items()))
+@pytest.mark.parametrize(("command", "capability"), [(c.command, c.name) for c in CAPABILITIES.values()])
 def test_every_params_field_of_every_capability_has_an_option(command: str, capability: str) -> None:
     commands = next(a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction))
     sub = commands.choices[command]

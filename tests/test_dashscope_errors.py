@@ -140,13 +140,18 @@ def test_a_content_rejection_says_to_change_the_prompt(code: str) -> None:
         (429, "Throttling", "throttled"),
         (400, "Arrearage", "top up"),
         (403, "Model.AccessDenied", "activate the model"),
-        (404, "ModelNotFound", "list_models"),
+        (404, "ModelNotFound", "model name"),
         (500, "InternalError", "try again later"),
         (400, "UnsupportedOperation", "PENDING"),
     ],
 )
 def test_each_family_carries_its_own_advice(status: int, code: str, advice: str) -> None:
     assert advice in str(from_reply(status, code, "msg", "r"))
+
+
+def test_a_model_not_found_points_to_the_catalogue_as_data_each_face_words() -> None:
+    error = from_reply(404, "ModelNotFound", "msg", "r")
+    assert error.next_step == "list_models" and "list_models" not in str(error)
 
 
 def test_a_reply_without_code_message_or_request_id_is_still_a_sentence() -> None:

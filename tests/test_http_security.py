@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 
 from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.errors import ConfigurationError
-from bailian_mcp.http_security import (
+from bailian_mcp.server import build_server
+from bailian_mcp.server.http_security import (
     HttpSecurity,
     StaticTokenVerifier,
     add_health_route,
@@ -27,7 +28,6 @@ from bailian_mcp.http_security import (
     tokens_match,
     transport_security,
 )
-from bailian_mcp.server import build_server
 
 TOKEN = "unit-token-0123456789abcdef"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bailian_mcp import job_admin
 from bailian_mcp.capabilities.base import BuildContext
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.emulator.faults import NO_FAULTS, EndpointFaults, FaultPlan
-from bailian_mcp.runner import SubmitUncertainError
-from bailian_mcp.runtime import Services
+from bailian_mcp.jobs import admin as job_admin
+from bailian_mcp.jobs.services import Services
+from bailian_mcp.jobs.submission import SubmitUncertainError
 from tests.conftest import quick_services
 from tests.e2e.conftest import make_settings
 

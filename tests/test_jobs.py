@@ -14,10 +14,11 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from bailian_mcp import jobs
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.config import Settings
-from bailian_mcp.jobs import JOB_FINAL, TASK_FINAL, JobStore
+from bailian_mcp.jobs import store as jobs
+from bailian_mcp.jobs.status import JOB_FINAL, TASK_FINAL
+from bailian_mcp.jobs.store import JobStore
 from tests.conftest import quick_services
 
 BASE = "https://dashscope.test/api/v1"

@@ -31,7 +31,14 @@ def test_listing_the_tools_loads_no_http_client_progress_display_or_command_pars
         [sys.executable, "-c", STARTUP], capture_output=True, text=True, timeout=60, check=True, cwd=str(tmp_path)
     )
     loaded = set(json.loads(done.stdout))
-    for module in ("httpx._client", "httpcore", "rich.progress", "bailian_mcp.commands", "bailian_mcp.batch", "PIL"):
+    for module in (
+        "httpx._client",
+        "httpcore",
+        "rich.progress",
+        "bailian_mcp.cli.commands",
+        "bailian_mcp.batch.run",
+        "PIL",
+    ):
         assert module not in loaded, module
 
 

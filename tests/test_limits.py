@@ -12,7 +12,7 @@ import anyio
 from bailian_mcp.catalog import MODELS
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.limits import RateLimiter
-from bailian_mcp.runtime import submit_limiter
+from bailian_mcp.jobs.services import submit_limiter
 
 
 async def timed(limiter: RateLimiter, buckets: list[str]) -> float:

@@ -21,9 +21,9 @@ from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImagePar
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.errors import ConfigurationError, InputError
-from bailian_mcp.results import JobResult
-from bailian_mcp.runner import SubmitUncertainError
-from bailian_mcp.runtime import Services, open_services
+from bailian_mcp.jobs.results import JobResult
+from bailian_mcp.jobs.services import Services, open_services
+from bailian_mcp.jobs.submission import SubmitUncertainError
 from tests.conftest import quick_services
 
 BASE = "https://dashscope.test/api/v1"
@@ -214,7 +214,7 @@ async def test_a_task_still_running_at_the_deadline_comes_back_as_a_handle_that_
     assert anyio.current_time() - started < 2
 
     assert not handle.done and handle.status == "RUNNING"
-    assert handle.job_id in handle.message and "get_task" in handle.message
+    assert handle.job_id in handle.message and handle.next_step == "resume"
     assert handle.task_id == TASK_ID and handle.outputs == [] and handle.cost is None
     assert poll.call_count >= 1 and all(route.call_count == 0 for route in downloads.values())
     job = await services.store.get(handle.job_id)
@@ -413,7 +413,7 @@ async def test_a_status_that_cannot_be_read_leaves_a_handle_not_an_error(
     )
     result = await services.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
     assert not result.done and result.status == "PENDING"
-    assert result.job_id in result.message and "get_task" in result.message
+    assert result.job_id in result.message and result.next_step == "resume"
     assert poll.call_count == 3, "a poll is retried within the retry policy"
     job = await services.store.get(result.job_id)
     assert job is not None and job.status == "PENDING" and job.task_id == TASK_ID
@@ -621,8 +621,8 @@ async def test_an_output_folder_that_fails_after_the_task_is_a_warning_with_the_
     def no_room(job_id: str, index: int, suffix: str) -> Path:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runner, "check_output_dir", lambda: None)
-    monkeypatch.setattr(runner, "_output_path", no_room)
+    monkeypatch.setattr(runner.outputs, "check", lambda: None)
+    monkeypatch.setattr(runner.outputs, "path", no_room)
     result = await runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
     assert result.done and result.status == "SUCCEEDED"
     assert all(o.path is None and o.url is not None for o in result.outputs)

@@ -26,8 +26,8 @@ from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile
-from bailian_mcp.results import ErrorInfo, OutputFile, Segment
-from bailian_mcp.runtime import Services
+from bailian_mcp.jobs.results import ErrorInfo, OutputFile, Segment
+from bailian_mcp.jobs.services import Services
 from tests.conftest import quick_services
 
 BEIJING = BuildContext(region="cn-beijing")

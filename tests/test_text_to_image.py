@@ -20,7 +20,7 @@ from bailian_mcp.capabilities.text_to_image import (
 from bailian_mcp.catalog import ImageModel, resolve
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import ErrorInfo
+from bailian_mcp.jobs.results import ErrorInfo
 
 BEIJING = BuildContext(region="cn-beijing")
 SINGAPORE = BuildContext(region="ap-southeast-1")

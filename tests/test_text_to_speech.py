@@ -17,8 +17,8 @@ from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.errors import NOTHING_SENT, InputError
-from bailian_mcp.runner import SubmitUncertainError
-from bailian_mcp.runtime import open_services
+from bailian_mcp.jobs.services import open_services
+from bailian_mcp.jobs.submission import SubmitUncertainError
 from tests.test_dashscope_speech import KEY, FakeSambert, Scenario, mp3_bytes, split, wav_bytes
 
 BEIJING = BuildContext(region="cn-beijing")

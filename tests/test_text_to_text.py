@@ -19,8 +19,8 @@ from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.errors import InputError
-from bailian_mcp.runtime import Services, open_services
-from bailian_mcp.tools import ClientFriendlySchema
+from bailian_mcp.jobs.services import Services, open_services
+from bailian_mcp.server.tools import ClientFriendlySchema
 from tests.conftest import RECORDINGS
 
 BASE = "https://dashscope.test/api/v1"
@@ -131,15 +131,6 @@ def test_the_largest_answer_each_model_allows_is_accepted() -> None:
     assert make(model="qwen3-max", max_tokens=65536).body["parameters"]["max_tokens"] == 65536
     assert make(model="qwen-plus", max_tokens=8192).body["parameters"]["max_tokens"] == 8192
     assert make(max_tokens=1).body["parameters"]["max_tokens"] == 1
-
-
-def test_the_mcp_face_builds_from_a_model_constructed_without_validation() -> None:
-    """server.py validates the arguments, dumps them and rebuilds the params with model_construct."""
-    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    dumped = params(messages=json.dumps(turns), stop="x").model_dump()
-    constructed = TextToTextParams.model_construct(**dumped)
-    request = build(constructed, BuildContext(region="cn-beijing"))
-    assert request.body["input"]["messages"][:2] == turns
 
 
 def test_the_schema_offers_the_models_and_the_real_ranges() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from PIL import Image
 
 from bailian_mcp.config import Settings
-from bailian_mcp.results import JobResult, OutputFile, Segment
-from bailian_mcp.tool_results import fit, resource_uri, to_call_tool_result
+from bailian_mcp.jobs.results import JobResult, OutputFile, Segment
+from bailian_mcp.server.content import fit, resource_uri, to_call_tool_result
 
 
 def transcript_result(chars: int, segments: int) -> JobResult:

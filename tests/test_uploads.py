@@ -25,8 +25,8 @@ from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, UPLOAD_TTL_SECONDS, upload_file
-from bailian_mcp.jobs import JobStore
-from bailian_mcp.runtime import Services
+from bailian_mcp.jobs.services import Services
+from bailian_mcp.jobs.store import JobStore
 from tests.conftest import quick_services
 
 BASE = "https://dashscope.test/api/v1"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import Cost
+from bailian_mcp.jobs.results import Cost
 
 REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1")
 INTERNATIONAL = ("ap-southeast-1", "us-east-1")
@@ -113,7 +113,7 @@ class ModelSpec:
 
     name: str
     capability: str
-    summary: str
+    summary: str  # one line: what it is best for (the model parameter's guidance, list_models, help)
     price: Price
     rate: RateLimit
     regions: tuple[str, ...] = REGIONS
@@ -121,6 +121,7 @@ class ModelSpec:
     wire_names: Mapping[str, str] = field(default_factory=dict)  # region -> name on the wire, when different
     aliases: tuple[str, ...] = ()
     typical_seconds: float = 10.0  # how long a task usually takes; a polling hint
+    default: bool = False  # the capability's model when none is named (one per capability)
 
     def wire_name(self, region: str) -> str:
         return self.wire_names.get(region, self.wire_model or self.name)
@@ -240,7 +241,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageModel(
         name="wan2.2-t2i-flash",
         capability="text_to_image",
-        summary="Wanxiang 2.2, fast (recommended default): any W*H from 512 to 1440 per side, 1-4 images.",
+        summary="Wanxiang 2.2 flash: fast, good default.",
+        default=True,
         price=per_image(0.14),
         rate=_WAN_RATE,
         prompt_max=500,
@@ -249,7 +251,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageModel(
         name="wan2.2-t2i-plus",
         capability="text_to_image",
-        summary="Wanxiang 2.2, professional quality: richer detail, slower than flash.",
+        summary="Wanxiang 2.2 plus: best detail, slower.",
         price=per_image(0.20),
         rate=_WAN_RATE,
         prompt_max=500,
@@ -258,7 +260,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageModel(
         name="wanx2.1-t2i-turbo",
         capability="text_to_image",
-        summary="Wanxiang 2.1, fast.",
+        summary="Wanxiang 2.1 turbo: older, fast.",
         price=per_image(0.14),
         rate=_WAN_RATE,
         wire_names={r: "wan2.1-t2i-turbo" for r in INTERNATIONAL},
@@ -269,7 +271,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageModel(
         name="wanx2.1-t2i-plus",
         capability="text_to_image",
-        summary="Wanxiang 2.1, professional quality.",
+        summary="Wanxiang 2.1 plus: older, detailed.",
         price=per_image(0.20),
         rate=_WAN_RATE,
         wire_names={r: "wan2.1-t2i-plus" for r in INTERNATIONAL},
@@ -280,7 +282,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageModel(
         name="wanx2.0-t2i-turbo",
         capability="text_to_image",
-        summary="Wanxiang 2.0, fast and cheapest.",
+        summary="Wanxiang 2.0 turbo: oldest and cheapest.",
         price=per_image(0.04),
         rate=_WAN_RATE,
         regions=("cn-beijing",),
@@ -290,10 +292,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageModel(
         name="qwen-image",
         capability="text_to_image",
-        summary=(
-            "Qwen-Image: best at rendering Chinese and English text and complex layouts in the picture; "
-            "five fixed sizes, one image per call."
-        ),
+        summary="Qwen-Image: best for text inside the picture (posters, couplets, signs); fixed sizes, 1 image.",
         price=per_image(0.25),
         rate=_WAN_RATE,
         prompt_max=800,
@@ -306,7 +305,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TextModel(
         name="qwen-turbo",
         capability="text_to_text",
-        summary="Qwen Turbo: fastest and cheapest, for simple tasks.",
+        summary="Qwen Turbo: fastest and cheapest, for simple tasks (short answers, classification, extraction).",
         price=TokenPrice(0.3, 0.6),
         rate=_TEXT_RATE,
         typical_seconds=2,
@@ -314,7 +313,8 @@ MODELS: tuple[ModelSpec, ...] = (
     TextModel(
         name="qwen-plus",
         capability="text_to_text",
-        summary="Qwen Plus: balanced quality, speed and cost (default).",
+        summary="Qwen Plus: balanced quality, speed and price; good default.",
+        default=True,
         price=TokenPrice(0.8, 2.0),
         rate=_TEXT_RATE,
         typical_seconds=4,
@@ -322,7 +322,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TextModel(
         name="qwen-max",
         capability="text_to_text",
-        summary="Qwen Max: the strongest, for complex reasoning and writing.",
+        summary="Qwen Max: strongest of the Qwen 2.5 line, for hard reasoning and careful writing (32k-token context).",
         price=TokenPrice(2.4, 9.6),
         rate=_TEXT_RATE,
         typical_seconds=6,
@@ -331,7 +331,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TextModel(
         name="qwen3-max",
         capability="text_to_text",
-        summary="Qwen3 Max: the newest flagship.",
+        summary="Qwen3 Max: newest flagship, best quality, most expensive; up to 65536 output tokens.",
         price=TokenPrice(6.0, 24.0),
         rate=_TEXT_RATE,
         typical_seconds=6,
@@ -341,7 +341,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TextModel(
         name="qwen-long",
         capability="text_to_text",
-        summary="Qwen Long: very long documents (up to 10M tokens of context).",
+        summary="Qwen Long: very long inputs (up to 10M tokens of context), cheap.",
         price=TokenPrice(0.5, 2.0),
         rate=_TEXT_RATE,
         typical_seconds=6,
@@ -351,7 +351,8 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageEditModel(
         name="qwen-image-edit",
         capability="edit_image",
-        summary="Qwen image editing: one image plus an instruction (text in the picture, objects, pose, style).",
+        summary="Qwen-Image-Edit: one image, one result (text in the picture, objects, pose, style).",
+        default=True,
         price=per_image(0.3),
         rate=_WAN_RATE,
         typical_seconds=20,
@@ -359,7 +360,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ImageEditModel(
         name="qwen-image-edit-plus",
         capability="edit_image",
-        summary="Qwen image editing plus: 1-3 input images (combine them), 1-6 outputs, chosen size.",
+        summary="Qwen-Image-Edit plus: 1-3 input images (combine them), 1-6 results, choice of output size.",
         price=per_image(0.2),
         rate=_WAN_RATE,
         typical_seconds=25,
@@ -372,6 +373,7 @@ MODELS: tuple[ModelSpec, ...] = (
         capability="wanx_edit_image",
         summary="Wanxiang general image editing: stylize, instruct, inpaint, remove text, expand, upscale, "
         "colorize, sketch-to-image, cartoon reference.",
+        default=True,
         price=per_image(0.14),
         rate=_WAN_RATE,
         regions=_BEIJING,
@@ -381,7 +383,8 @@ MODELS: tuple[ModelSpec, ...] = (
     VideoModel(
         name="wan2.1-t2v-turbo",
         capability="text_to_video",
-        summary="Wanxiang 2.1 text-to-video, fast: 5 s clips at 480P or 720P.",
+        summary="Wanxiang 2.1 turbo: faster and cheaper, 480P or 720P.",
+        default=True,
         price=UnitPrice(0.24, "second", "video_duration"),
         rate=_WAN_RATE,
         wire_names={"cn-beijing": "wanx2.1-t2v-turbo"},
@@ -392,7 +395,7 @@ MODELS: tuple[ModelSpec, ...] = (
     VideoModel(
         name="wan2.1-t2v-plus",
         capability="text_to_video",
-        summary="Wanxiang 2.1 text-to-video, professional quality: 5 s clips at 720P.",
+        summary="Wanxiang 2.1 plus: better quality, 720P.",
         price=UnitPrice(0.70, "second", "video_duration"),
         rate=_WAN_RATE,
         wire_names={"cn-beijing": "wanx2.1-t2v-plus"},
@@ -400,7 +403,7 @@ MODELS: tuple[ModelSpec, ...] = (
         typical_seconds=300,
     ),
     # ---------------------------------------------------------------- speech synthesis (Sambert voices)
-    _sambert("sambert-zhichu-v1", "Zhichu", "zh", "Chinese, female, lively (the brief's Chinese voice)."),
+    _sambert("sambert-zhichu-v1", "Zhichu", "zh", "Chinese, female, lively (the brief's Chinese voice).", default=True),
     _sambert("sambert-zhide-v1", "Zhide", "zh", "Chinese, male, news."),
     _sambert("sambert-zhiqi-v1", "Zhiqi", "zh", "Chinese, female, gentle."),
     _sambert("sambert-zhiying-v1", "Zhiying", "zh", "Chinese, female, soft."),
@@ -423,7 +426,8 @@ MODELS: tuple[ModelSpec, ...] = (
     TranscriptionModel(
         name="paraformer-v1",
         capability="speech_to_text",
-        summary="Paraformer v1: Chinese and English recordings, any sample rate (the brief's default).",
+        summary="Paraformer v1: Chinese and English, any sample rate (default).",
+        default=True,
         price=UnitPrice(0.00008, "second", "duration"),
         rate=_WAN_RATE,
         regions=_BEIJING,
@@ -432,7 +436,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TranscriptionModel(
         name="paraformer-en-v1",
         capability="speech_to_text",
-        summary="English recordings: the brief's English model, run as paraformer-v2 with an English hint.",
+        summary="English recordings (the brief's English model: paraformer-v2 with an English hint).",
         price=UnitPrice(0.00008, "second", "duration"),
         rate=_WAN_RATE,
         regions=_BEIJING,
@@ -444,7 +448,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TranscriptionModel(
         name="paraformer-v2",
         capability="speech_to_text",
-        summary="Paraformer v2: many languages and dialects, language hints.",
+        summary="Paraformer v2: many languages and dialects, with language hints.",
         price=UnitPrice(0.00008, "second", "duration"),
         rate=_WAN_RATE,
         regions=_BEIJING,
@@ -465,6 +469,30 @@ def _names(models: Iterable[ModelSpec]) -> dict[str, ModelSpec]:
         for alias in model.aliases:
             table[alias] = model
     return table
+
+
+M = TypeVar("M", bound=ModelSpec)
+
+
+def default_model(capability: str) -> str:
+    """The name of the capability's default model (the one entry marked `default`)."""
+    return next(m.name for m in models_for(capability) if m.default)
+
+
+def resolve_in_region(capability: str, name: str, region: str, kind: type[M]) -> M:
+    """The model called `name` for `capability`, as its catalogue type, if it is offered in `region`; else an
+    InputError naming the regions that have it."""
+    model = resolve(capability, name)
+    if not isinstance(model, kind):
+        raise TypeError(f"the catalogue lists {model.name} as {type(model).__name__}, not {kind.__name__}")
+    if region not in model.regions:
+        where = ", ".join(model.regions)
+        if len(model.regions) == 1:
+            how = f"it runs only in {where}: set BAILIAN_REGION={where} with an API key from there"
+        else:
+            how = "set BAILIAN_REGION to one of them with an API key from there"
+        raise InputError("model", name, f"{model.name} is only offered in {where} and this server uses {region}; {how}")
+    return model
 
 
 def resolve(capability: str, name: str, *, param: str = "model") -> ModelSpec:

@@ -6,21 +6,35 @@
     └── (dashscope.errors.DashScopeError and its families: what the service said)
 
 `InputError` names the parameter, the value it got and what is allowed, so a
-caller can correct the call without reading documentation.
+caller can correct the call without reading documentation. Errors speak no face's
+language: where the caller should turn next (a job's task list, the model catalogue)
+is `next_step`, which each face words in its own terms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 NOTHING_SENT = "Nothing was sent to DashScope."
 
+NextStep = Literal["resume", "list_tasks", "list_models"]
+"""What the caller can do next, as data; each face words it (`get_task` for an agent, `bailian-mcp task get` in a
+shell): resume = wait for (or collect) the job again; list_tasks = look at the task list, where DashScope's own
+tasks are merged in; list_models = look at the model catalogue."""
+
 
 class BailianError(Exception):
-    """Base class: `str(error)` is a complete, actionable sentence."""
+    """Base class: `str(error)` is a complete, actionable sentence; `next_step` says where to turn next, if anywhere."""
+
+    next_step: NextStep | None = None
+
+    def __init__(self, *args: object, next_step: NextStep | None = None) -> None:
+        super().__init__(*args)
+        if next_step is not None:
+            self.next_step = next_step
 
 
 class InputError(BailianError):

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bailian_mcp.batch import BatchReport
+from bailian_mcp.batch.report import BatchReport
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
 from tests.e2e.conftest import api_requests
 
@@ -31,13 +31,13 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tasks.json"
 BAILIAN_MCP = """
 import argparse, sys
 from bailian_mcp.cli import build_parser
-from bailian_mcp.commands import COMMAND_NAMES, add_commands, run_command
+from bailian_mcp.cli.commands import add_commands, command_names, run_command
 parser = build_parser()
 commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 if "batch" not in commands.choices:
     add_commands(commands)
 args = parser.parse_args()
-sys.exit(run_command(args) if args.command in COMMAND_NAMES else "not a command these tests run")
+sys.exit(run_command(args) if args.command in command_names() else "not a command these tests run")
 """
 
 

@@ -285,7 +285,7 @@ async def test_cancelling_the_call_cancels_the_pending_task_on_dashscope(
 ) -> None:
     import anyio
 
-    from bailian_mcp.jobs import JobStore
+    from bailian_mcp.jobs.store import JobStore
 
     async with Client(build_server(server_settings), mode=mode) as client:
         with anyio.move_on_after(1.5):

@@ -8,7 +8,7 @@ tasks, wrong types, unknown capabilities and keys, malformed JSON, non-UTF-8 byt
 stdout and stderr captured as a real process has them (UTF-8; strict on stdout, backslashreplace on stderr) and
 must end, within a bound, in SystemExit with a documented code:
 
-  * nothing but SystemExit escapes, and its code is 0, 2, 3 or 4 (commands.EXIT_CODES; argparse's errors are 2);
+  * nothing but SystemExit escapes, and its code is 0, 2, 3 or 4 (output.EXIT_CODES; argparse's errors are 2);
   * no traceback and no "internal error" in the output, none logged (a real process prints logs on stderr);
   * a non-zero exit explains itself: a message on stderr, or (exit 3/4 of a job that ran) the job's status
     in the result on stdout, which is where the CLI puts results by design;
@@ -49,13 +49,14 @@ from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 
 from bailian_mcp import cli
-from bailian_mcp.batch import MIXED_SECTION, SECTIONS
+from bailian_mcp.batch.file import MIXED_SECTION, sections
 from bailian_mcp.capabilities import CAPABILITIES
-from bailian_mcp.cli_options import COMMAND_CAPABILITIES, FieldOption, field_options
-from bailian_mcp.commands import COMMAND_NAMES, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
+from bailian_mcp.cli.commands import command_names
+from bailian_mcp.cli.options import FieldOption, field_options
+from bailian_mcp.cli.output import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
 from bailian_mcp.config import REGION_BASE_URLS, Settings
 from bailian_mcp.emulator import RunningEmulator, start_in_thread
-from bailian_mcp.tools import ListModelsParams, ListTasksParams, TaskHandle
+from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
 from tests.fuzz.checks import CrashLog, emulator_crashes, innermost
 from tests.fuzz.conftest import FUZZ_EMULATOR
 from tests.fuzz.strategies import (
@@ -73,6 +74,9 @@ from tests.fuzz.strategies import (
     valid,
 )
 
+COMMAND_CAPABILITIES = {c.command: c.name for c in CAPABILITIES.values()}
+SECTIONS = {section: c.name for section, c in sections().items()}
+COMMAND_NAMES = command_names()
 EXIT_CODES = frozenset({EXIT_OK, EXIT_INPUT, EXIT_SERVICE, EXIT_PARTIAL})
 SENTINEL = f"sk-SENTINEL-{secrets.token_hex(12)}"  # the API key, random per run (as tests/security makes it)
 HANG_SECONDS = 30  # one command against the fast emulator takes well under a second: only a hang trips this

@@ -39,7 +39,8 @@ from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_threa
 from bailian_mcp.emulator.faults import NO_FAULTS, EndpointFaults, FaultPlan, Latency
 from bailian_mcp.emulator.task_faults import FailedJob, PartialJob
 from bailian_mcp.emulator.tasks import Task
-from bailian_mcp.jobs import JOB_FINAL, Job, JobStore
+from bailian_mcp.jobs.status import JOB_FINAL
+from bailian_mcp.jobs.store import Job, JobStore
 from bailian_mcp.server import build_server
 from tests.e2e.conftest import make_settings
 

@@ -13,7 +13,7 @@ from mcp.types import TextContent
 
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.emulator.faults import EndpointFaults, FaultPlan
-from bailian_mcp.jobs import JobStore
+from bailian_mcp.jobs.store import JobStore
 from bailian_mcp.server import build_server
 from tests.e2e.conftest import make_settings
 

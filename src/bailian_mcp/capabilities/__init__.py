@@ -1,4 +1,6 @@
-"""Every capability, by name. Faces (tools, CLI, batch) are derived from this registry."""
+"""Every capability, by name: the one registry every face (MCP tools, CLI subcommands, batch sections, tool groups,
+pacing) is derived from when it is built. A capability registered here before the server or the command line is
+built is served by all of them."""
 
 from __future__ import annotations
 
@@ -15,3 +17,9 @@ CAPABILITIES: dict[str, Capability] = {
     c.name: c
     for c in (TEXT_TO_IMAGE, TEXT_TO_TEXT, EDIT_IMAGE, WANX_EDIT_IMAGE, TEXT_TO_VIDEO, TEXT_TO_SPEECH, SPEECH_TO_TEXT)
 }
+
+
+def capability_named(name: str) -> Capability | None:
+    """The capability called `name`, or whose CLI command is `name` (text2image), if any."""
+    key = name.strip()
+    return CAPABILITIES.get(key) or next((c for c in CAPABILITIES.values() if c.command == key), None)

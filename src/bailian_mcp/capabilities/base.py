@@ -1,27 +1,44 @@
-"""How a capability is declared: data plus two small functions.
+"""How a capability is declared: the one description every face (MCP tool, CLI subcommand, batch section) derives from.
 
-A capability is a `Params` model (the one declaration every face derives from: MCP
-tool schema, CLI options, batch entries), `build` (validate and make the request) and
-a second function that reads the answer: `parse` for DashScope's async task protocol,
-`execute` for everything answered within one exchange (a JSON call, an SSE stream, a
-WebSocket session). The runner does the rest: job record, upload of local inputs,
-submission, waiting, downloads, result.
+A capability is data plus two small functions:
+
+    name, title, summary, description      what it is called and how it is explained (face-neutral words)
+    params_model                           its parameters (a `Params` model): the tool's input schema, the
+                                           command's options and a batch task's keys all come from it
+    command, group, batch_sections         where the faces serve it: the CLI subcommand, the BAILIAN_TOOLS
+                                           group, the batch sections besides `<name>_tasks`
+    pacing, product                        how its submissions are paced, and whether its product is text
+                                           (printed alone on stdout by the CLI) or files
+    build                                  validate the parameters and make the request
+    parse | execute                        read the answer: `parse` for DashScope's async task protocol,
+                                           `execute` for an answer within one exchange (a JSON call, an SSE
+                                           stream, a WebSocket session)
+
+The runner does the rest: job record, upload of local inputs, submission, waiting, downloads, result.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bailian_mcp.catalog import ImageModel, ModelSpec, VideoModel
+from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.dashscope.client import DashScopeClient, TaskSnapshot
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import ErrorInfo, OutputFile
+from bailian_mcp.jobs.results import ErrorInfo, OutputFile
+
+ToolGroup = Literal["image", "text", "video", "audio"]
+"""The BAILIAN_TOOLS group a capability's tool belongs to (the job tools form the group `tasks`)."""
+
+Pacing = Literal["model", "image"]
+"""How submissions are paced: `model`, at each model's catalogue rate; `image`, at BAILIAN_IMAGE_RPS when it is set."""
+
+Product = Literal["files", "text"]
+"""What a job makes for its caller: files (images, clips, audio), or text (an answer, a transcript)."""
 
 
 class Params(BaseModel):
@@ -39,53 +56,6 @@ def parse_params(model: type[P], data: Mapping[str, Any]) -> P:
         return model.model_validate(dict(data))
     except ValidationError as exc:
         raise InputError.from_validation(exc, model.model_fields) from None
-
-
-def json_list(text: str) -> list[Any] | None:
-    """The list a string holds as JSON text (some clients, Claude Desktop among them, send list arguments that
-    way), or None when it is not a JSON list."""
-    stripped = text.strip()
-    if not stripped.startswith("["):
-        return None
-    try:
-        decoded = json.loads(stripped)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-    return decoded if isinstance(decoded, list) else None
-
-
-class PromptedParams(Protocol):
-    """The parameters every prompted generation (an image, a clip) has."""
-
-    prompt: str
-    negative_prompt: str
-    prompt_extend: bool
-    watermark: bool
-    seed: int | None
-
-
-def prompted_body(
-    params: PromptedParams, model: ImageModel | VideoModel, context: BuildContext, *, what: str, **parameters: Any
-) -> tuple[dict[str, Any], list[str]]:
-    """The body of a prompted generation: `input` (the prompt, and negative_prompt when given) and `parameters`
-    (the given ones, then prompt_extend, watermark and the seed when there is one); and its warnings.
-
-    A prompt longer than the model reads is allowed (the brief offers more than some models read): the
-    service truncates it, and the warning says so.
-    """
-    text = params.prompt.strip()
-    if not text:
-        raise InputError("prompt", params.prompt, f"describe {what} in at least one non-blank character")
-    warnings = []
-    if len(text) > model.prompt_max:
-        warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {model.prompt_max}.")
-    body_input: dict[str, Any] = {"prompt": text}
-    if params.negative_prompt.strip():
-        body_input["negative_prompt"] = params.negative_prompt.strip()
-    parameters.update(prompt_extend=params.prompt_extend, watermark=params.watermark)
-    if params.seed is not None:
-        parameters["seed"] = params.seed
-    return {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}, warnings
 
 
 @dataclass(frozen=True)
@@ -109,24 +79,34 @@ class Request:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CapabilityBase(Generic[P]):
-    """What every capability has: its name, its texts, its parameters and how they become a request."""
+    """What every capability declares (see the module docstring)."""
 
     name: str
     title: str
-    summary: str  # the tool description: when to use it, in a sentence or two
-    description: str  # the full help (bailian://help/{name})
+    summary: str  # when to use it, in a sentence or two (the tool description)
+    description: str  # the full help, in words that hold for every face (no tool or command names)
     params_model: type[P]
     build: Callable[[P, BuildContext], Request]
     file_suffix: str  # of a saved output whose URL does not tell
+    command: str  # the CLI subcommand, e.g. text2image
+    group: ToolGroup
+    batch_sections: tuple[str, ...] = ()  # batch sections besides `<name>_tasks` (the brief's image_tasks, ...)
+    pacing: Pacing = "model"
+    product: Product = "files"
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """Every batch section that holds this capability's tasks."""
+        return (f"{self.name}_tasks", *self.batch_sections)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AsyncTaskCapability(CapabilityBase[P]):
     """A capability served by DashScope's async task protocol (submit, poll, fetch results)."""
 
-    parse: Callable[[TaskSnapshot], list[OutputFile]] = field(kw_only=True)
+    parse: Callable[[TaskSnapshot], list[OutputFile]]
     # Runs on the saved outputs (e.g. reads transcripts out of their JSON files).
     finish: Callable[[list[OutputFile]], list[OutputFile]] | None = None
 
@@ -157,11 +137,11 @@ class ExchangeContext:
     text: Callable[[str], Awaitable[None]] = _ignore_text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DirectCapability(CapabilityBase[P]):
     """A capability DashScope answers within one exchange: a JSON call, an SSE stream or a WebSocket session."""
 
-    execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]] = field(kw_only=True)
+    execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]]
 
 
 Capability = AsyncTaskCapability[Any] | DirectCapability[Any]

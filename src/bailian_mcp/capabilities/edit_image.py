@@ -7,31 +7,33 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import (
-    BuildContext,
-    DirectCapability,
-    ExchangeContext,
-    Outcome,
-    Params,
-    Request,
-    json_list,
+from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.fields import (
+    FileInput,
+    Seed,
+    largest,
+    list_from_text,
+    model_field,
+    models_where,
+    per_model,
 )
-from bailian_mcp.capabilities.images import Seed, check_size, image_url_outputs
-from bailian_mcp.catalog import ImageEditModel, SideRange
+from bailian_mcp.capabilities.images import check_size, image_url_outputs
+from bailian_mcp.catalog import ImageEditModel, ModelSpec, SideRange
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import image_input
 
+NAME = "edit_image"
 PATH = "services/aigc/multimodal-generation/generation"
-MODEL_NAMES = [m.name for m in catalog.models_for("edit_image")]
 OUTPUT_SIZES = SideRange(512, 2048)
 
 
-def _as_list(value: Any) -> Any:
-    """One image, a list, or a JSON-encoded list (which Claude Desktop sends) → a list."""
-    if isinstance(value, str):
-        decoded = json_list(value)
-        return decoded if decoded is not None else [value]
-    return value
+def _edit_model(model: ModelSpec) -> ImageEditModel:
+    assert isinstance(model, ImageEditModel)
+    return model
+
+
+MAX_IMAGES = largest(NAME, lambda m: _edit_model(m).max_images)
+CUSTOM_SIZE_MODELS = models_where(NAME, lambda m: _edit_model(m).custom_size)
 
 
 class EditImageParams(Params):
@@ -39,11 +41,13 @@ class EditImageParams(Params):
         list[str],
         Field(
             min_length=1,
-            max_length=3,
+            max_length=MAX_IMAGES,
             description="The image(s) to edit: public http(s) URLs, data:image/...;base64 URIs, or absolute paths of "
-            "local files (uploaded for you). JPG/PNG/BMP/TIFF/WEBP, 384-3072 px per side, up to 10 MB. "
-            "qwen-image-edit takes 1 image; qwen-image-edit-plus combines up to 3.",
+            "local files (uploaded for you). JPG/PNG/BMP/TIFF/WEBP, 384-3072 px per side, up to 10 MB. How many: "
+            + per_model(NAME, lambda m: _edit_model(m).max_images)
+            + ".",
         ),
+        FileInput(),
     ]
     prompt: Annotated[
         str,
@@ -54,51 +58,51 @@ class EditImageParams(Params):
             "\u201c开业大吉\u201d', 'remove the person on the left', 'make it a watercolour'.",
         ),
     ]
-    model: Annotated[
-        str,
-        Field(
-            description="qwen-image-edit: one image, one result. qwen-image-edit-plus: 1-3 images, 1-6 results, "
-            "choice of output size.",
-            json_schema_extra={"enum": MODEL_NAMES},
-        ),
-    ] = "qwen-image-edit"
+    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     negative_prompt: Annotated[str, Field(max_length=500, description="What to avoid, up to 500 characters.")] = ""
     watermark: Annotated[bool, Field(description="Add the 'Qwen-Image' watermark.")] = False
-    n: Annotated[int, Field(ge=1, le=6, description="Number of results: 1, or up to 6 with qwen-image-edit-plus.")] = 1
+    n: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=largest(NAME, lambda m: _edit_model(m).n_max),
+            description="Number of results, at most " + per_model(NAME, lambda m: _edit_model(m).n_max) + ".",
+        ),
+    ] = 1
     size: Annotated[
         str | None,
         Field(
-            description="qwen-image-edit-plus only: output W*H, each side 512-2048. Default: about 1024*1024 in "
-            "the last input image's aspect ratio."
+            description=f"{CUSTOM_SIZE_MODELS} only: output W*H, each side {OUTPUT_SIZES.min_side}-"
+            f"{OUTPUT_SIZES.max_side}. Default: about 1024*1024 in the last input image's aspect ratio."
         ),
     ] = None
     prompt_extend: Annotated[
-        bool | None, Field(description="qwen-image-edit-plus only: let the service refine the instruction.")
+        bool | None, Field(description=f"{CUSTOM_SIZE_MODELS} only: let the service refine the instruction.")
     ] = None
     seed: Seed = None
 
-    _images_as_list = field_validator("image", mode="before")(_as_list)
+    _images_as_list = field_validator("image", mode="before")(
+        list_from_text(otherwise="item", blank=[], example='["https://example.com/a.png"]')
+    )
 
 
 def build(params: EditImageParams, context: BuildContext) -> Request:
-    model = catalog.resolve("edit_image", params.model)
-    assert isinstance(model, ImageEditModel)
-    if context.region not in model.regions:
-        raise InputError("model", params.model, f"{model.name} is not offered in {context.region}")
+    model = catalog.resolve_in_region(NAME, params.model, context.region, ImageEditModel)
     if len(params.image) > model.max_images:
+        more = models_where(NAME, lambda m: _edit_model(m).max_images >= len(params.image))
         raise InputError(
             "image",
             params.image,
-            f"{model.name} edits exactly {model.max_images} image; use qwen-image-edit-plus to combine up to 3",
+            f"{model.name} edits exactly {model.max_images} image; use {more} to combine up to {MAX_IMAGES}",
         )
     if params.n > model.n_max:
-        raise InputError(
-            "n", params.n, f"{model.name} makes {model.n_max} result per call; qwen-image-edit-plus makes up to 6"
-        )
+        more = models_where(NAME, lambda m: _edit_model(m).n_max >= params.n)
+        most = largest(NAME, lambda m: _edit_model(m).n_max)
+        raise InputError("n", params.n, f"{model.name} makes {model.n_max} result per call; {more} makes up to {most}")
     if not model.custom_size:
         for name in ("size", "prompt_extend"):
             if getattr(params, name) is not None:
-                raise InputError(name, getattr(params, name), f"only qwen-image-edit-plus accepts {name}")
+                raise InputError(name, getattr(params, name), f"only {CUSTOM_SIZE_MODELS} accepts {name}")
     prompt = params.prompt.strip()
     if not prompt:
         raise InputError("prompt", params.prompt, "describe the edit in at least one non-blank character")
@@ -140,7 +144,7 @@ async def execute(context: ExchangeContext, request: Request) -> Outcome:
 
 
 EDIT_IMAGE = DirectCapability(
-    name="edit_image",
+    name=NAME,
     title="Edit image (Qwen)",
     summary=(
         "Edit an image by instruction with Qwen-Image-Edit: change text in the picture, add/remove objects, "
@@ -157,4 +161,7 @@ EDIT_IMAGE = DirectCapability(
     build=build,
     execute=execute,
     file_suffix=".png",
+    command="edit-image",
+    group="image",
+    pacing="image",
 )

@@ -1,30 +1,53 @@
-"""What the image capabilities share: the `W*H` size rule, the seed parameter, and reading image results."""
+"""What the image and video capabilities share: the `W*H` size rule, the body of a prompted generation, and
+reading image results."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Any, Protocol
 
-from pydantic import Field
-
-from bailian_mcp.catalog import FixedSizes, SizeRule
+from bailian_mcp.capabilities.base import BuildContext
+from bailian_mcp.catalog import FixedSizes, ImageModel, SizeRule, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import ErrorInfo, OutputFile
+from bailian_mcp.jobs.results import ErrorInfo, OutputFile
 
-SEED_MAX = 2_147_483_647
 _SIZE = re.compile(r"^\s*(\d{2,5})\s*[*xX×,]\s*(\d{2,5})\s*$")
 
-Seed = Annotated[
-    int | None,
-    Field(
-        ge=0,
-        le=SEED_MAX,
-        description="Random seed 0-2147483647 for repeatable results; with n>1 the images use seed, seed+1, ... "
-        "Leave out for a random seed.",
-    ),
-]
+
+class PromptedParams(Protocol):
+    """The parameters every prompted generation (an image, a clip) has."""
+
+    prompt: str
+    negative_prompt: str
+    prompt_extend: bool
+    watermark: bool
+    seed: int | None
+
+
+def prompted_body(
+    params: PromptedParams, model: ImageModel | VideoModel, context: BuildContext, *, what: str, **parameters: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """The body of a prompted generation: `input` (the prompt, and negative_prompt when given) and `parameters`
+    (the given ones, then prompt_extend, watermark and the seed when there is one); and its warnings.
+
+    A prompt longer than the model reads is allowed (the brief offers more than some models read): the
+    service truncates it, and the warning says so.
+    """
+    text = params.prompt.strip()
+    if not text:
+        raise InputError("prompt", params.prompt, f"describe {what} in at least one non-blank character")
+    warnings = []
+    if len(text) > model.prompt_max:
+        warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {model.prompt_max}.")
+    body_input: dict[str, Any] = {"prompt": text}
+    if params.negative_prompt.strip():
+        body_input["negative_prompt"] = params.negative_prompt.strip()
+    parameters.update(prompt_extend=params.prompt_extend, watermark=params.watermark)
+    if params.seed is not None:
+        parameters["seed"] = params.seed
+    return {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}, warnings
 
 
 def parse_size(size: str, *, param: str, allowed: str) -> tuple[int, int]:

@@ -15,17 +15,25 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, json_list
-from bailian_mcp.catalog import TranscriptionModel
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where
+from bailian_mcp.catalog import ModelSpec, TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile, audio_input
-from bailian_mcp.results import ErrorInfo, OutputFile, Segment
+from bailian_mcp.jobs.results import ErrorInfo, OutputFile, Segment
 
+NAME = "speech_to_text"
 PATH = "services/audio/asr/transcription"
-MODEL_NAMES = [m.name for m in catalog.models_for("speech_to_text")]
-MAX_FILES = max(m.max_files for m in catalog.models_for("speech_to_text") if isinstance(m, TranscriptionModel))
+
+
+def _takes_hints(model: ModelSpec) -> bool:
+    return isinstance(model, TranscriptionModel) and model.supports_language_hints
+
+
+MAX_FILES = largest(NAME, lambda m: m.max_files if isinstance(m, TranscriptionModel) else 1)
+HINTED_MODELS = models_where(NAME, _takes_hints)
 LANGUAGES = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")
 SPEAKERS_MIN, SPEAKERS_MAX = 2, 100
 UNREADABLE = "TranscriptUnreadable"
@@ -43,21 +51,15 @@ class SpeechToTextParams(Params):
             "A single string is accepted too.",
             examples=[["https://example.com/meeting.mp3"], ["/home/me/recordings/interview.wav"]],
         ),
+        FileInput(),
     ]
-    model: Annotated[
-        str,
-        Field(
-            description="paraformer-v1: Chinese and English (default). paraformer-en-v1: English recordings. "
-            "paraformer-v2: many languages and dialects, with language_hints.",
-            json_schema_extra={"enum": MODEL_NAMES},
-        ),
-    ] = "paraformer-v1"
+    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     language_hints: Annotated[
         list[str] | None,
         Field(
-            description="Languages spoken in the recordings, to improve accuracy (paraformer-v2 and "
-            "paraformer-en-v1 only): zh Chinese, en English, ja Japanese, yue Cantonese, ko Korean, de German, "
-            "fr French, ru Russian. Leave out to detect automatically (paraformer-en-v1 assumes en).",
+            description=f"Languages spoken in the recordings, to improve accuracy ({HINTED_MODELS} only): zh "
+            "Chinese, en English, ja Japanese, yue Cantonese, ko Korean, de German, fr French, ru Russian. Leave "
+            "out to detect automatically.",
             json_schema_extra={"items": {"type": "string", "enum": list(LANGUAGES)}},
         ),
     ] = None
@@ -76,34 +78,12 @@ class SpeechToTextParams(Params):
     ] = None
     disfluency_removal: Annotated[bool, Field(description="Drop filler words (um, uh, 嗯, 啊) from the text.")] = False
 
-    @field_validator("audio", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        """A single URL or path, or a list sent as a JSON string (as some MCP clients do), as a list."""
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if not text:
-            return []
-        if text.startswith("["):
-            if (decoded := json_list(text)) is None:
-                raise ValueError(
-                    'this looks like a JSON list but does not parse; send a list such as ["https://.../a.wav"]'
-                )
-            return decoded
-        return [text]
-
-    @field_validator("language_hints", mode="before")
-    @classmethod
-    def _hints_one_or_many(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if text.startswith("["):
-            if (decoded := json_list(text)) is None:
-                raise ValueError('this looks like a JSON list but does not parse; send e.g. ["zh", "en"]')
-            return decoded
-        return [part.strip() for part in text.split(",") if part.strip()]
+    _audio_as_list = field_validator("audio", mode="before")(
+        list_from_text(otherwise="item", blank=[], example='["https://.../a.wav"]')
+    )
+    _hints_as_list = field_validator("language_hints", mode="before")(
+        list_from_text(otherwise="split", blank=[], example='["zh", "en"]')
+    )
 
 
 def _audio_param(index: int, count: int) -> str:
@@ -143,16 +123,11 @@ def _language_hints(params: SpeechToTextParams, model: TranscriptionModel) -> li
     if not params.language_hints:
         return list(model.default_language_hints)
     if not model.supports_language_hints:
-        supported = ", ".join(
-            m.name
-            for m in catalog.models_for("speech_to_text")
-            if isinstance(m, TranscriptionModel) and m.supports_language_hints
-        )
         raise InputError(
             "language_hints",
             params.language_hints,
             f"{model.name} takes no language hints (it detects Chinese and English itself); "
-            f"use {supported} for hints, or leave language_hints out",
+            f"use {HINTED_MODELS} for hints, or leave language_hints out",
         )
     hints: list[str] = []
     for hint in params.language_hints:
@@ -165,15 +140,7 @@ def _language_hints(params: SpeechToTextParams, model: TranscriptionModel) -> li
 
 
 def build(params: SpeechToTextParams, context: BuildContext) -> Request:
-    model = catalog.resolve("speech_to_text", params.model)
-    assert isinstance(model, TranscriptionModel)
-    if context.region not in model.regions:
-        raise InputError(
-            "model",
-            params.model,
-            f"file transcription ({model.name}) is offered only in {', '.join(model.regions)}, and this server "
-            f"uses {context.region}; set BAILIAN_REGION=cn-beijing with a Beijing API key",
-        )
+    model = catalog.resolve_in_region(NAME, params.model, context.region, TranscriptionModel)
     if params.speaker_count is not None and not params.diarization:
         raise InputError(
             "speaker_count",
@@ -305,7 +272,7 @@ def finish(outputs: list[OutputFile]) -> list[OutputFile]:
 
 
 SPEECH_TO_TEXT = AsyncTaskCapability(
-    name="speech_to_text",
+    name=NAME,
     title="Speech to text",
     summary=(
         "Transcribe 1-100 recordings (URLs or local files) with Paraformer: each file's text and timed "
@@ -318,12 +285,14 @@ SPEECH_TO_TEXT = AsyncTaskCapability(
         "whole text and timed sentences (begin/end in ms; speaker ids with diarization=true), saved as JSON; "
         "a file that fails carries its own error while the others succeed. Models: paraformer-v1 for Chinese "
         "and English (default), paraformer-en-v1 for English, paraformer-v2 for other languages with "
-        "language_hints. Beijing region only. Waits up to wait_seconds, then returns a task_id to pass to "
-        "get_task if still running. Costs money per second of audio (see cost)."
+        "language_hints. Beijing region only. Costs money per second of audio (see cost)."
     ),
     params_model=SpeechToTextParams,
     build=build,
     parse=parse,
     file_suffix=".json",
     finish=finish,
+    command="asr",
+    group="audio",
+    product="text",
 )

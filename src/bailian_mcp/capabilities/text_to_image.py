@@ -7,13 +7,24 @@ from typing import Annotated
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompted_body
-from bailian_mcp.capabilities.images import Seed, check_size, parse_image_results
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.fields import Seed, largest, model_field, models_where, per_model
+from bailian_mcp.capabilities.images import check_size, parse_image_results, prompted_body
 from bailian_mcp.catalog import ImageModel
 from bailian_mcp.errors import InputError
 
+NAME = "text_to_image"
 PATH = "services/aigc/text2image/image-synthesis"
-MODEL_NAMES = [m.name for m in catalog.models_for("text_to_image")]
+
+
+def _image_model(model: catalog.ModelSpec) -> ImageModel:
+    assert isinstance(model, ImageModel)
+    return model
+
+
+def _sizes(model: catalog.ModelSpec) -> str:
+    image = _image_model(model)
+    return f"{image.sizes.describe()}, default {image.default_size}"
 
 
 class TextToImageParams(Params):
@@ -26,27 +37,22 @@ class TextToImageParams(Params):
             "lighting and composition.",
         ),
     ]
-    model: Annotated[
-        str,
-        Field(
-            description="wan2.2-t2i-flash: fast, good default. wan2.2-t2i-plus: best detail. qwen-image: best for "
-            "text inside the picture (posters, couplets, signs), 1 image, fixed sizes. wanx2.1-*/wanx2.0-*: "
-            "older, cheaper.",
-            json_schema_extra={"enum": MODEL_NAMES},
-        ),
-    ] = "wan2.2-t2i-flash"
+    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     negative_prompt: Annotated[
         str, Field(max_length=500, description="What to keep out of the picture, up to 500 characters.")
     ] = ""
     size: Annotated[
         str | None,
-        Field(
-            description="Output size W*H. wan/wanx: each side 512-1440 (default 1024*1024; e.g. 1440*810 for "
-            "16:9). qwen-image: one of 1664*928 (default), 1472*1104, 1328*1328, 1104*1472, 928*1664.",
-            examples=["1024*1024", "1440*810", "1328*1328"],
-        ),
+        Field(description="Output size W*H: " + per_model(NAME, _sizes) + ".", examples=["1024*1024", "1440*810"]),
     ] = None
-    n: Annotated[int, Field(ge=1, le=4, description="How many images: 1-4 for wan/wanx, only 1 for qwen-image.")] = 1
+    n: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=largest(NAME, lambda m: _image_model(m).n_max),
+            description="How many images, at most " + per_model(NAME, lambda m: _image_model(m).n_max) + ".",
+        ),
+    ] = 1
     prompt_extend: Annotated[
         bool, Field(description="Let the service rewrite the prompt for better results (adds a few seconds).")
     ] = True
@@ -62,19 +68,12 @@ def normalize_size(model: ImageModel, size: str | None) -> str:
 
 
 def build(params: TextToImageParams, context: BuildContext) -> Request:
-    model = catalog.resolve("text_to_image", params.model)
-    assert isinstance(model, ImageModel)
-    if context.region not in model.regions:
-        raise InputError(
-            "model",
-            params.model,
-            f"{model.name} is not offered in {context.region}; it is in {', '.join(model.regions)}",
-        )
+    model = catalog.resolve_in_region(NAME, params.model, context.region, ImageModel)
     if params.n > model.n_max:
+        several = models_where(NAME, lambda m: _image_model(m).n_max >= params.n)
+        most = largest(NAME, lambda m: _image_model(m).n_max)
         raise InputError(
-            "n",
-            params.n,
-            f"{model.name} makes at most {model.n_max} image per call; use a wan model for up to 4",
+            "n", params.n, f"{model.name} makes at most {model.n_max} image per call; use {several} for up to {most}"
         )
     size = normalize_size(model, params.size)
     body, warnings = prompted_body(params, model, context, what="the picture", size=size, n=params.n)
@@ -82,19 +81,22 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
 
 
 TEXT_TO_IMAGE = AsyncTaskCapability(
-    name="text_to_image",
+    name=NAME,
     title="Text to image",
     summary=(
         "Generate images from a text prompt (Wanxiang wan2.2/wanx2.1/wanx2.0, or qwen-image for text inside "
         "the picture). Returns saved files, a preview and URLs. Costs per image."
     ),
     description=(
-        "Generate images from a text prompt with Alibaba Bailian (Wanxiang wan2.2/wanx2.1/wanx2.0 or Qwen-Image). "
-        "Waits up to wait_seconds, then returns a preview, the saved files and their URLs; if the task is "
-        "still running it returns a task_id to pass to get_task. Costs money per image (see cost)."
+        "Generate images from a text prompt with Alibaba Bailian (Wanxiang wan2.2/wanx2.1/wanx2.0 or Qwen-Image): "
+        "a preview, the saved files and their URLs. Costs money per image (see cost)."
     ),
     params_model=TextToImageParams,
     build=build,
     parse=parse_image_results,
     file_suffix=".png",
+    command="text2image",
+    group="image",
+    batch_sections=("image_tasks",),
+    pacing="image",
 )

@@ -10,13 +10,13 @@ from pydantic import Field
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.catalog import VoiceModel
-from bailian_mcp.dashscope import speech
 from bailian_mcp.dashscope.protocol import WEBSOCKET_PATH
 from bailian_mcp.errors import InputError
+from bailian_mcp.jobs.results import OutputFile
 from bailian_mcp.media import media_duration
-from bailian_mcp.results import OutputFile
 
-VOICES = [m for m in catalog.models_for("text_to_speech") if isinstance(m, VoiceModel)]
+NAME = "text_to_speech"
+VOICES = [m for m in catalog.models_for(NAME) if isinstance(m, VoiceModel)]
 MODEL_NAMES = [m.name for m in VOICES]
 TEXT_MAX = 10_000
 SAMPLE_RATES = sorted({rate for voice in VOICES for rate in voice.sample_rates})
@@ -57,7 +57,7 @@ class TextToSpeechParams(Params):
             f"English text: {_names('en')}. sambert-en-v1 is spoken by sambert-cindy-v1.",
             json_schema_extra={"enum": MODEL_NAMES},
         ),
-    ] = "sambert-zhichu-v1"
+    ] = catalog.default_model(NAME)
     format: Annotated[
         Literal["wav", "mp3", "pcm"],
         Field(description="Audio file format: wav (default, plays anywhere), mp3 (smaller), pcm (raw 16-bit mono)."),
@@ -77,20 +77,12 @@ class TextToSpeechParams(Params):
 
 
 def build(params: TextToSpeechParams, context: BuildContext) -> Request:
-    model = catalog.resolve("text_to_speech", params.model)
-    assert isinstance(model, VoiceModel)
+    model = catalog.resolve_in_region(NAME, params.model, context.region, VoiceModel)
     if not params.text.strip():
         raise InputError("text", params.text, "give at least one non-blank character to speak")
     if len(params.text) > model.max_characters:
         raise InputError(
             "text", params.text, f"{model.name} reads at most {model.max_characters} characters per call; split it"
-        )
-    if context.region not in model.regions:
-        raise InputError(
-            "model",
-            params.model,
-            f"Sambert voices are offered only in {', '.join(model.regions)} (Beijing) and this server uses "
-            f"{context.region}; set BAILIAN_REGION=cn-beijing with a Beijing API key",
         )
     sample_rate = model.default_sample_rate if params.sample_rate is None else params.sample_rate
     if sample_rate not in model.sample_rates:
@@ -126,22 +118,19 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
     audio_format = str(parameters["format"])
     sample_rate = int(parameters["sample_rate"])
     dest = ctx.output_path(0, "." + audio_format)
-    url, headers = ctx.client.websocket_url, ctx.client.websocket_headers()
 
     async def received(size: int) -> None:
         await ctx.progress(f"Receiving audio… {size // 1024} KiB")
 
-    await ctx.client.limiter.acquire(request.model.rate_bucket)
     characters = len(request.body["input"]["text"])
     await ctx.progress(f"Synthesizing {characters} characters with {request.body['model']}…")
-    result = await speech.synthesize(
-        url,
-        headers,
+    result = await ctx.client.synthesize(
         model=str(request.body["model"]),
         text=str(request.body["input"]["text"]),
         parameters=parameters,
         dest=dest,
         on_progress=received,
+        bucket=request.model.rate_bucket,
     )
     output = OutputFile(
         index=0,
@@ -157,7 +146,7 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
 
 
 TEXT_TO_SPEECH = DirectCapability(
-    name="text_to_speech",
+    name=NAME,
     title="Text to speech",
     summary=(
         "Read text aloud with Sambert voices (Chinese, or English such as sambert-en-v1) and save WAV/MP3/PCM"
@@ -169,11 +158,12 @@ TEXT_TO_SPEECH = DirectCapability(
         f"Chinese voices: {_voices('zh')}. English voices: {_voices('en')}. sambert-en-v1 is the English voice "
         "of the product brief; it is spoken by sambert-cindy-v1. Sambert runs only in the Beijing (cn-beijing) "
         f"region. Up to {TEXT_MAX} characters per call; costs {PRICE} (see usage and cost). "
-        "Waits up to wait_seconds, then returns the saved file's path, size, checksum and duration; if it is "
-        "still running it returns a job_id to pass to get_task."
+        "Returns the saved file's path, size, checksum and duration."
     ),
     params_model=TextToSpeechParams,
     build=build,
     execute=execute,
     file_suffix=".wav",
+    command="tts",
+    group="audio",
 )

@@ -9,37 +9,28 @@ the stream breaks after some text has arrived, that text is kept in the result.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import (
-    BuildContext,
-    DirectCapability,
-    ExchangeContext,
-    Outcome,
-    Params,
-    Request,
-    json_list,
-)
-from bailian_mcp.catalog import TextModel
+from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.fields import SEED_MAX, list_from_text, model_field, per_model
+from bailian_mcp.catalog import ModelSpec, TextModel
 from bailian_mcp.dashscope import errors
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import ErrorInfo
+from bailian_mcp.jobs.results import ErrorInfo
 
+NAME = "text_to_text"
 PATH = "services/aigc/text-generation/generation"
-TEXT_MODELS = [m for m in catalog.models_for("text_to_text") if isinstance(m, TextModel)]
-MODEL_NAMES = [m.name for m in TEXT_MODELS]
+TEXT_MODELS = [m for m in catalog.models_for(NAME) if isinstance(m, TextModel)]
 LONGEST_WRITER = max(TEXT_MODELS, key=lambda m: m.max_output_tokens)
 MAX_OUTPUT_TOKENS = LONGEST_WRITER.max_output_tokens
 DEFAULT_MAX_TOKENS = 1500  # the brief's default; the service's own default is the model's maximum
-SEED_MAX = 2**31 - 1  # the documented range; the native protocol would take up to 2**63 - 1
 # One message is at most this many characters. About the input window of the smallest model here
 # (qwen-max: 30 720 tokens, and a Chinese character is about one token), so a prompt that passes
 # never overflows a window on its own, while staying a size MCP clients and agents pass comfortably.
@@ -49,12 +40,9 @@ PROGRESS_INTERVAL = 0.5  # seconds between progress reports while text streams i
 USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
-def _output_limits() -> str:
-    """E.g. "8192 for qwen-turbo, qwen-plus, qwen-max, qwen-long; 65536 for qwen3-max", from the catalogue."""
-    limits: dict[int, list[str]] = {}
-    for model in TEXT_MODELS:
-        limits.setdefault(model.max_output_tokens, []).append(model.name)
-    return "; ".join(f"{limit} for {', '.join(names)}" for limit, names in sorted(limits.items()))
+def _output_limit(model: ModelSpec) -> int:
+    assert isinstance(model, TextModel)
+    return model.max_output_tokens
 
 
 class ChatMessage(BaseModel):
@@ -86,9 +74,6 @@ class ChatMessage(BaseModel):
         return value
 
 
-_TURNS = TypeAdapter(list[ChatMessage])
-
-
 class TextToTextParams(Params):
     prompt: Annotated[
         str,
@@ -99,16 +84,7 @@ class TextToTextParams(Params):
             "characters).",
         ),
     ]
-    model: Annotated[
-        str,
-        Field(
-            description="qwen-plus: balanced quality, speed and price (default). qwen-turbo: fastest and cheapest, "
-            "for simple tasks (short answers, classification, extraction). qwen-max: strongest of the Qwen 2.5 "
-            "line, for hard reasoning and careful writing (32k-token context). qwen3-max: newest flagship, best "
-            "quality, most expensive, up to 65536 output tokens. qwen-long: very long inputs, cheap.",
-            json_schema_extra={"enum": MODEL_NAMES},
-        ),
-    ] = "qwen-plus"
+    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     system: Annotated[
         str | None,
         Field(
@@ -130,7 +106,8 @@ class TextToTextParams(Params):
         Field(
             ge=1,
             le=MAX_OUTPUT_TOKENS,
-            description=f"Longest answer, in tokens (default {DEFAULT_MAX_TOKENS}; at most {_output_limits()}). "
+            description=f"Longest answer, in tokens (default {DEFAULT_MAX_TOKENS}; at most "
+            f"{per_model(NAME, _output_limit)}). "
             "A Chinese character is about one token, an English word about 1.3. When the answer is cut here, "
             "finish_reason is 'length'.",
         ),
@@ -174,20 +151,11 @@ class TextToTextParams(Params):
         Field(description="Let the model search the web for current information before answering."),
     ] = False
 
-    @field_validator("messages", mode="before")
-    @classmethod
-    def _decode_messages(cls, value: Any) -> Any:
-        """Some clients (Claude Desktop) send a list argument as its JSON text."""
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            return None
-        try:
-            return json.loads(value)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise PydanticCustomError(
-                "json", "give a list of role/content objects, or that list as JSON text ({error})", {"error": str(exc)}
-            ) from None
+    _messages_as_list = field_validator("messages", mode="before")(
+        list_from_text(
+            otherwise="error", what="a list of role/content objects", example='[{"role": "user", "content": "hi"}]'
+        )
+    )
 
     @field_validator("temperature")
     @classmethod
@@ -209,15 +177,7 @@ class TextToTextParams(Params):
             )
         return value
 
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _decode_stop(cls, value: Any) -> Any:
-        """A JSON list of strings sent as text (Claude Desktop) is that list; any other string is one stop text."""
-        if isinstance(value, str) and value.endswith("]"):
-            decoded = json_list(value)
-            if decoded is not None and all(isinstance(item, str) for item in decoded):
-                return decoded
-        return value
+    _stop_as_list = field_validator("stop", mode="before")(list_from_text(otherwise="keep"))
 
     @field_validator("stop")
     @classmethod
@@ -231,14 +191,7 @@ class TextToTextParams(Params):
 
 
 def build(params: TextToTextParams, context: BuildContext) -> Request:
-    model = catalog.resolve("text_to_text", params.model)
-    assert isinstance(model, TextModel)
-    if context.region not in model.regions:
-        raise InputError(
-            "model",
-            params.model,
-            f"{model.name} is not offered in {context.region}; it is in {', '.join(model.regions)}",
-        )
+    model = catalog.resolve_in_region(NAME, params.model, context.region, TextModel)
     prompt = params.prompt.strip()
     if not prompt:
         raise InputError("prompt", params.prompt, "write the message in at least one non-blank character")
@@ -253,10 +206,7 @@ def build(params: TextToTextParams, context: BuildContext) -> Request:
     system = (params.system or "").strip()
     if system:
         messages.append({"role": "system", "content": system})
-    # Validated again: a model built with model_construct (the MCP face) holds plain dicts here.
-    messages.extend(
-        {"role": turn.role, "content": turn.content} for turn in _TURNS.validate_python(params.messages or [])
-    )
+    messages.extend({"role": turn.role, "content": turn.content} for turn in params.messages or [])
     messages.append({"role": "user", "content": prompt})
     parameters: dict[str, Any] = {
         "result_format": "message",
@@ -356,7 +306,7 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
 
 
 TEXT_TO_TEXT = DirectCapability(
-    name="text_to_text",
+    name=NAME,
     title="Text generation",
     summary=(
         "Generate text with Qwen models (qwen-plus default; qwen-turbo fast; qwen-max/qwen3-max hardest "
@@ -369,11 +319,15 @@ TEXT_TO_TEXT = DirectCapability(
         "short: ask again with a larger max_tokens). Pick the model by the task: qwen-plus (default) for most "
         "work, qwen-turbo for quick simple jobs, qwen-max or qwen3-max for hard reasoning and careful writing, "
         "qwen-long for very long inputs. Set `system` for a role or rules, pass earlier turns in `messages` to "
-        "continue a conversation. Waits up to wait_seconds; a longer answer comes back as a job_id for get_task. "
-        "Costs per input and output token (see cost)."
+        "continue a conversation. The answer streams in as it is written. Costs per input and output token (see "
+        "cost)."
     ),
     params_model=TextToTextParams,
     build=build,
     execute=execute,
     file_suffix=".txt",
+    command="text2text",
+    group="text",
+    batch_sections=("text_tasks",),
+    product="text",
 )

@@ -13,17 +13,31 @@ from typing import Annotated
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request, prompted_body
-from bailian_mcp.capabilities.images import Seed, parse_size
-from bailian_mcp.catalog import VIDEO_480P, VIDEO_720P, VideoModel
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.fields import Seed, model_field, per_model
+from bailian_mcp.capabilities.images import parse_size, prompted_body
+from bailian_mcp.catalog import ModelSpec, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
-from bailian_mcp.results import OutputFile
+from bailian_mcp.jobs.results import OutputFile
 
+NAME = "text_to_video"
 PATH = "services/aigc/video-generation/video-synthesis"
-MODEL_NAMES = [m.name for m in catalog.models_for("text_to_video")]
 PROMPT_MAX = 1000  # the brief's limit; the service reads the first 800 characters
+
+
+def _video_model(model: ModelSpec) -> VideoModel:
+    assert isinstance(model, VideoModel)
+    return model
+
+
+def _sizes(model: ModelSpec) -> str:
+    return ", ".join(_video_model(model).sizes)
+
+
+def _durations(model: ModelSpec) -> str:
+    return " or ".join(map(str, _video_model(model).durations))
 
 
 class TextToVideoParams(Params):
@@ -36,25 +50,14 @@ class TextToVideoParams(Params):
             "reads the first 800 characters.",
         ),
     ]
-    model: Annotated[
-        str,
-        Field(
-            description="wan2.1-t2v-turbo: faster and cheaper, 480P or 720P. wan2.1-t2v-plus: better quality, 720P.",
-            json_schema_extra={"enum": MODEL_NAMES},
-        ),
-    ] = "wan2.1-t2v-turbo"
+    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     negative_prompt: Annotated[str, Field(max_length=500, description="What to keep out, up to 500 characters.")] = ""
-    resolution: Annotated[
-        str,
-        Field(
-            description="Frame size W*H. 720P: "
-            + ", ".join(VIDEO_720P)
-            + ". 480P (turbo only): "
-            + ", ".join(VIDEO_480P)
-            + ".",
-        ),
-    ] = "720*1280"
-    duration: Annotated[int, Field(ge=1, le=60, description="Seconds; Wanxiang 2.1 makes 5-second clips only.")] = 5
+    resolution: Annotated[str, Field(description="Frame size W*H: " + per_model(NAME, _sizes) + ".")] = "720*1280"
+    # Any length the brief offers passes the schema, so that a length a model lacks is refused by `build` with
+    # the lengths it makes.
+    duration: Annotated[
+        int, Field(ge=1, le=60, description="Seconds of video: " + per_model(NAME, _durations) + ".")
+    ] = 5
     prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt.")] = True
     watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
     seed: Seed = None
@@ -71,10 +74,7 @@ def nearest_size(width: int, height: int, sizes: tuple[str, ...]) -> str:
 
 
 def build(params: TextToVideoParams, context: BuildContext) -> Request:
-    model = catalog.resolve("text_to_video", params.model)
-    assert isinstance(model, VideoModel)
-    if context.region not in model.regions:
-        raise InputError("model", params.model, f"{model.name} is not offered in {context.region}")
+    model = catalog.resolve_in_region(NAME, params.model, context.region, VideoModel)
     allowed = ", ".join(model.sizes)
     width, height = parse_size(params.resolution, param="resolution", allowed=f"{model.name} makes {allowed}")
     size = f"{width}*{height}"
@@ -110,19 +110,22 @@ def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
 
 
 TEXT_TO_VIDEO = AsyncTaskCapability(
-    name="text_to_video",
+    name=NAME,
     title="Text to video",
     summary=(
-        "Generate a 5-second MP4 clip from a prompt (Wanxiang 2.1 turbo/plus). Takes minutes: returns a job; "
-        "call get_task until done=true. Costs per second of video."
+        "Generate a 5-second MP4 clip from a prompt (Wanxiang 2.1 turbo/plus). Takes minutes. Costs per second "
+        "of video."
     ),
     description=(
-        "Generate a 5-second video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1. Videos take minutes: "
-        "the call returns a job after wait_seconds; call get_task with it (repeatedly) until done=true, then the "
-        "MP4 is saved locally and its URL returned. Costs money per second of video."
+        "Generate a 5-second video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1. Videos take minutes, "
+        "longer than a call usually waits: expect a job to follow until it is done; then the MP4 is saved locally "
+        "and its URL returned. Costs money per second of video."
     ),
     params_model=TextToVideoParams,
     build=build,
     parse=parse,
     file_suffix=".mp4",
+    command="text2video",
+    group="video",
+    batch_sections=("video_tasks",),
 )

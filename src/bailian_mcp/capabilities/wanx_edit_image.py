@@ -8,11 +8,13 @@ from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
-from bailian_mcp.capabilities.images import Seed, parse_image_results
+from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field
+from bailian_mcp.capabilities.images import parse_image_results
 from bailian_mcp.catalog import WanxEditModel
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import image_input, image_size
 
+NAME = "wanx_edit_image"
 PATH = "services/aigc/image2image/image-synthesis"
 
 Function = Literal[
@@ -51,6 +53,13 @@ FUNCTION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "upscale_factor": ("super_resolution",),
     "is_sketch": ("doodle",),
 }
+
+
+def _most_results(model: catalog.ModelSpec) -> int:
+    assert isinstance(model, WanxEditModel)
+    return model.n_max
+
+
 Scale = Annotated[float | None, Field(ge=1.0, le=2.0, description="expand only: 1.0-2.0 times the side (default 1.0).")]
 
 
@@ -66,6 +75,7 @@ class WanxEditImageParams(Params):
             description="The image to edit: http(s) URL, data:image/...;base64 URI, or absolute local path "
             "(uploaded for you). JPG/PNG/BMP/TIFF/WEBP, 512-4096 px per side, up to 10 MB.",
         ),
+        FileInput(),
     ]
     mask_image_url: Annotated[
         str | None,
@@ -73,11 +83,17 @@ class WanxEditImageParams(Params):
             description="description_edit_with_mask only (and required there): black-and-white mask of the same "
             "resolution as the base image; white = repaint, black = keep."
         ),
+        FileInput(),
     ] = None
-    model: Annotated[
-        str, Field(description="The editing model.", json_schema_extra={"enum": ["wanx2.1-imageedit"]})
-    ] = "wanx2.1-imageedit"
-    n: Annotated[int, Field(ge=1, le=4, description="Number of results, 1-4.")] = 1
+    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    n: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=largest(NAME, lambda m: m.n_max if isinstance(m, WanxEditModel) else 1),
+            description="Number of results.",
+        ),
+    ] = 1
     seed: Seed = None
     watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
     strength: Annotated[
@@ -102,10 +118,9 @@ class WanxEditImageParams(Params):
 
 
 def build(params: WanxEditImageParams, context: BuildContext) -> Request:
-    model = catalog.resolve("wanx_edit_image", params.model)
-    assert isinstance(model, WanxEditModel)
-    if context.region not in model.regions:
-        raise InputError("model", params.model, f"{model.name} is only offered in {', '.join(model.regions)}")
+    model = catalog.resolve_in_region(NAME, params.model, context.region, WanxEditModel)
+    if params.n > model.n_max:
+        raise InputError("n", params.n, f"{model.name} makes at most {model.n_max} results per call")
     for name, functions in FUNCTION_PARAMETERS.items():
         value = getattr(params, name)
         if value is not None and params.function not in functions:
@@ -148,7 +163,7 @@ def build(params: WanxEditImageParams, context: BuildContext) -> Request:
 
 
 WANX_EDIT_IMAGE = AsyncTaskCapability(
-    name="wanx_edit_image",
+    name=NAME,
     title="Edit image (Wanxiang, 10 functions)",
     summary=(
         "Edit an image with Wanxiang's ten functions: global/local stylization, instruction edit, masked "
@@ -157,11 +172,13 @@ WANX_EDIT_IMAGE = AsyncTaskCapability(
     ),
     description=(
         "Edit an image with Wanxiang wanx2.1-imageedit by choosing a function: " + FUNCTION_GUIDE + " Give the image "
-        "as URL, data URI or local path. Waits up to wait_seconds, then returns the results (or a job to resume "
-        "with get_task). Costs money per result image."
+        "as URL, data URI or local path. Costs money per result image."
     ),
     params_model=WanxEditImageParams,
     build=build,
     parse=parse_image_results,
     file_suffix=".png",
+    command="wanx-edit",
+    group="image",
+    pacing="image",
 )

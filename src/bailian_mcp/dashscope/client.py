@@ -19,19 +19,19 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 
 from bailian_mcp import __version__
-from bailian_mcp.dashscope import errors, protocol
+from bailian_mcp.dashscope import errors, protocol, speech
 from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.dashscope.polling import DurationHistory, PollPlan, PollSchedule
 from bailian_mcp.dashscope.sse import ServerEvent, iter_events
 from bailian_mcp.errors import ConfigurationError
 from bailian_mcp.lazy_modules import httpx
 
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
 TASK_QUERY_BUCKET = "tasks"
 TASK_QUERY_RPS = 20.0  # DashScope: 20 task queries per second per account
 
@@ -67,7 +67,7 @@ class TaskSnapshot:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status in protocol.TASK_FINAL
 
     @classmethod
     def from_body(cls, task_id: str, body: Mapping[str, Any]) -> TaskSnapshot:
@@ -262,6 +262,34 @@ class DashScopeClient:
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    async def pace(self, bucket: str) -> None:
+        """Wait for a free slot in a pacing bucket (a model's submissions), before a request that must not wait."""
+        await self.limiter.acquire(bucket)
+
+    async def synthesize(
+        self,
+        *,
+        model: str,
+        text: str,
+        parameters: Mapping[str, Any],
+        dest: Path,
+        on_progress: speech.ProgressHook | None = None,
+        bucket: str | None = None,
+    ) -> speech.SpeechResult:
+        """One speech-synthesis session over DashScope's WebSocket API, its audio saved at `dest` (see
+        `speech.synthesize`); paced in `bucket` like the HTTP calls."""
+        if bucket:
+            await self.limiter.acquire(bucket)
+        return await speech.synthesize(
+            self.websocket_url,
+            self.websocket_headers(),
+            model=model,
+            text=text,
+            parameters=parameters,
+            dest=dest,
+            on_progress=on_progress,
+        )
 
     async def call(
         self,

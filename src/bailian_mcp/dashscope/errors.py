@@ -72,7 +72,7 @@ class ContentRejectedError(InvalidRequestError):
 
 
 class NotFoundError(DashScopeError):
-    pass
+    next_step = "list_models"
 
 
 class QuotaError(DashScopeError):
@@ -120,7 +120,7 @@ def _advice(cls: type[DashScopeError], code: str, region_hint: str) -> str:
     if cls is PermissionDeniedError:
         return "This key may not use this model or endpoint: activate the model in the Bailian console."
     if cls is NotFoundError:
-        return "Check the model name (list_models shows what is available)."
+        return "Check the model name."
     if cls is ServerError:
         return "DashScope had an internal error; try again later."
     if code == "UnsupportedOperation":

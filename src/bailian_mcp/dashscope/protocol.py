@@ -1,10 +1,11 @@
-"""Small facts of the wire format: the service's UTC+8 timestamps and pre-signed result URLs."""
+"""Small facts of the wire format: final task states, the service's UTC+8 timestamps and pre-signed result URLs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+TASK_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})  # a task in these states changes no more
 SERVICE_TZ = timezone(timedelta(hours=8))  # submit_time/end_time are Beijing time, without an offset
 RESULT_TTL = timedelta(hours=24)
 

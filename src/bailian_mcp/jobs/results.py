@@ -7,22 +7,14 @@ bytes: files are referred to by URL and local path.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-JobStatus = Literal[
-    "SUBMITTING",
-    "SUBMIT_UNCERTAIN",
-    "REJECTED",
-    "PENDING",
-    "RUNNING",
-    "SUSPENDED",
-    "SUCCEEDED",
-    "FAILED",
-    "CANCELED",
-    "UNKNOWN",
-]
+from bailian_mcp.errors import NextStep
+from bailian_mcp.jobs.status import JobStatus
 
 
 class ErrorInfo(BaseModel):
@@ -75,6 +67,7 @@ class JobResult(BaseModel):
     status: JobStatus
     done: bool = Field(description="True when nothing more will happen: call get_task only while this is false.")
     message: str = Field(description="What happened and what to do next.")
+    next_step: NextStep | None = Field(None, description="What to do next, if anything: resume, list_tasks, ...")
     text: str | None = Field(None, description="Generated text (text_to_text) or the whole transcript.")
     finish_reason: str | None = Field(None, description="Text generation: stop, length, ...")
     outputs: list[OutputFile] = Field(default_factory=list)
@@ -84,6 +77,51 @@ class JobResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     submitted_at: str | None = Field(None, description="DashScope's submit_time (UTC+8, as the service reports).")
     finished_at: str | None = Field(None, description="DashScope's end_time (UTC+8).")
+
+    @property
+    def produced(self) -> bool:
+        """Whether anything usable was made: text, or an output that did not fail."""
+        return produced(self.text, self.outputs)
+
+    @property
+    def complete(self) -> bool:
+        """Done, succeeded, and nothing in it failed."""
+        return (
+            self.done
+            and self.status == "SUCCEEDED"
+            and self.error is None
+            and not any(o.error is not None for o in self.outputs)
+        )
+
+
+def produced(text: str | None, outputs: Iterable[OutputFile]) -> bool:
+    """Whether a job made anything usable: text, or an output that did not fail (saved, or at a URL)."""
+    return bool(text) or any(o.error is None and (o.path or o.url) for o in outputs)
+
+
+def sum_costs(costs: Iterable[Cost], *, of: str) -> list[Cost]:
+    """The total of `costs` per currency, each saying how many priced `of` (jobs, tasks) it adds up."""
+    amounts: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for cost in costs:
+        amounts[cost.currency] = amounts.get(cost.currency, 0.0) + cost.amount
+        counts[cost.currency] = counts.get(cost.currency, 0) + 1
+    return [
+        Cost(amount=round(amount, 8), currency=currency, basis=f"{counts[currency]} priced {of}")
+        for currency, amount in amounts.items()
+    ]
+
+
+def numbers(usage: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric entries of DashScope's `usage`, as floats (what a result keeps of it)."""
+    return {k: float(v) for k, v in usage.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def iso_utc(moment: float | None) -> str | None:
+    """A Unix time as ISO 8601 in UTC (`2026-12-07T08:14:03.5Z`), None for None."""
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 class JobSummary(BaseModel):
@@ -107,3 +145,4 @@ class TaskList(BaseModel):
     total_cost: list[Cost] = Field(default_factory=list, description="The listed jobs' costs, per currency.")
     adopted: int = Field(0, description="Tasks found on DashScope that this store did not know, now recorded.")
     message: str = ""
+    next_step: NextStep | None = None

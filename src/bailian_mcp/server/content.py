@@ -13,41 +13,10 @@ from pathlib import Path
 from mcp.types import AudioContent, CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from bailian_mcp.config import Settings
+from bailian_mcp.jobs.results import JobResult, OutputFile
+from bailian_mcp.jobs.status import ERROR
+from bailian_mcp.jobs.summary import summary
 from bailian_mcp.media import preview_jpeg
-from bailian_mcp.results import JobResult, OutputFile, TaskList
-
-ERROR_STATUSES = frozenset({"FAILED", "UNKNOWN", "REJECTED", "SUBMIT_UNCERTAIN"})
-
-
-def summary(result: JobResult) -> str:
-    lines = [f"{result.capability} · {result.model} · {result.status}: {result.message}"]
-    if result.cost:
-        lines.append(f"Cost: {result.cost.amount:g} {result.cost.currency} ({result.cost.basis}).")
-    for output in result.outputs:
-        lines.append("- " + describe_output(output))
-    lines.extend(f"Warning: {w}" for w in result.warnings)
-    lines.append(f"job_id={result.job_id} task_id={result.task_id}")
-    return "\n".join(lines)
-
-
-def describe_output(output: OutputFile) -> str:
-    if output.error:
-        return f"#{output.index}: failed — {output.error.code}: {output.error.message}"
-    parts = [f"#{output.index}:"]
-    if output.path:
-        parts.append(output.path)
-    if output.source:
-        parts.append(f"from {output.source}")
-    if output.width and output.height:
-        parts.append(f"{output.width}×{output.height}")
-    if output.duration_seconds is not None:
-        parts.append(f"{output.duration_seconds:g} s")
-    if output.bytes is not None:
-        parts.append(f"{output.bytes / 1024:.0f} KiB")
-    if output.url:
-        parts.append(f"url (until {output.url_expires_at or 'expiry'}): {output.url}")
-    return " ".join(parts)
-
 
 RESOURCE_MIME_TYPES = {
     ".png": "image/png",
@@ -158,19 +127,5 @@ async def to_call_tool_result(result: JobResult, settings: Settings) -> CallTool
     return CallToolResult(
         content=content,
         structured_content=result.model_dump(mode="json"),
-        is_error=result.status in ERROR_STATUSES,
+        is_error=result.status in ERROR,
     )
-
-
-def task_list_text(listing: TaskList) -> str:
-    lines = [f"{len(listing.jobs)} job(s), newest first."]
-    for job in listing.jobs:
-        cost = f", {job.cost.amount:g} {job.cost.currency}" if job.cost else ""
-        lines.append(
-            f"- {job.job_id} ({job.task_id or 'no task'}) {job.capability} {job.model} {job.status}"
-            f"{cost}, created {job.created_at}"
-        )
-    lines.extend(f"Total: {c.amount:g} {c.currency} ({c.basis})." for c in listing.total_cost)
-    if listing.message:
-        lines.append(listing.message)
-    return "\n".join(lines)

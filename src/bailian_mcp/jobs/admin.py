@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bailian_mcp import catalog
@@ -15,18 +14,13 @@ from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.protocol import SERVICE_TZ
 from bailian_mcp.errors import BailianError, InputError
-from bailian_mcp.jobs import JOB_FINAL, Job, JobStore
-from bailian_mcp.results import Cost, ErrorInfo, JobResult, JobSummary, TaskList
+from bailian_mcp.jobs.results import Cost, ErrorInfo, JobResult, JobSummary, TaskList, iso_utc, sum_costs
+from bailian_mcp.jobs.status import JOB_FINAL, job_status
+from bailian_mcp.jobs.store import Job, JobStore
 
 REMOTE_PAGE_SIZE = 100
 REMOTE_MAX_PAGES = 5
 REMOTE_WINDOW_HOURS = 24  # DashScope lists the tasks of the last 24 hours
-
-
-def _iso(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return datetime.fromtimestamp(moment, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _service_time(moment: float) -> str:
@@ -44,26 +38,13 @@ def summarize(job: Job) -> JobSummary:
         capability=job.capability,
         model=job.model,
         status=job.status,
-        created_at=_iso(job.created_at) or "",
-        finished_at=_iso(job.finished_at),
+        created_at=iso_utc(job.created_at) or "",
+        finished_at=iso_utc(job.finished_at),
         outputs=len(result.get("outputs") or []),
         cost=cost,
         error=ErrorInfo.model_validate(error) if error else None,
         adopted=job.fingerprint == "adopted",
     )
-
-
-def total_cost(summaries: list[JobSummary]) -> list[Cost]:
-    sums: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    for summary in summaries:
-        if summary.cost is not None:
-            sums[summary.cost.currency] += summary.cost.amount
-            counts[summary.cost.currency] += 1
-    return [
-        Cost(amount=round(amount, 8), currency=currency, basis=f"{counts[currency]} priced jobs")
-        for currency, amount in sums.items()
-    ]
 
 
 # A task is matched to the job whose submission got no reply when it was created between CLOCK_SKEW seconds
@@ -188,11 +169,17 @@ async def list_jobs(
     if synced.matched:
         notes.append(
             f"Found the task of {synced.matched} job(s) whose submission got no reply (same model, created while "
-            "it was being sent); get_task collects them."
+            "it was being sent)."
         )
     if synced.adopted:
-        notes.append(f"Adopted {synced.adopted} task(s) created elsewhere with this key; get_task collects them.")
-    return TaskList(jobs=summaries, total_cost=total_cost(summaries), adopted=synced.adopted, message=" ".join(notes))
+        notes.append(f"Adopted {synced.adopted} task(s) created elsewhere with this key.")
+    return TaskList(
+        jobs=summaries,
+        total_cost=sum_costs((s.cost for s in summaries if s.cost is not None), of="jobs"),
+        adopted=synced.adopted,
+        message=" ".join(notes),
+        next_step="resume" if synced.matched or synced.adopted else None,
+    )
 
 
 async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> JobResult:
@@ -209,14 +196,15 @@ async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> J
     if job.status in JOB_FINAL:
         return JobResult(
             **common,
-            status=job.status,
+            status=job_status(job.status),
             done=True,
             message=f"The job already ended ({job.status}); there is nothing to cancel.",
         )
     if job.task_id is None:
         raise BailianError(
             f"Job {job.job_id} is a single request already sent to DashScope (not a queued task), which DashScope "
-            "cannot cancel; get_task returns its result when it arrives."
+            "cannot cancel; its result is stored when it arrives.",
+            next_step="resume",
         )
     try:
         await client.cancel(job.task_id)
@@ -227,14 +215,11 @@ async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> J
         await store.set_status(job.job_id, snapshot.status)
         return JobResult(
             **common,
-            status=snapshot.status if snapshot.status in JOB_FINAL | {"RUNNING", "PENDING"} else "UNKNOWN",
+            status=job_status(snapshot.status),
             done=snapshot.terminal,
-            message=f"DashScope only cancels tasks that are still PENDING; this one is {snapshot.status}. "
-            + (
-                "It will finish and be charged; get_task collects the result."
-                if not snapshot.terminal
-                else "get_task returns its result."
-            ),
+            message=f"DashScope only cancels tasks that are still PENDING; this one is {snapshot.status}."
+            + ("" if snapshot.terminal else " It will finish and be charged."),
+            next_step="resume",
         )
     await store.set_status(job.job_id, "CANCELED")
     return JobResult(

@@ -79,7 +79,7 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
         help="a fault plan to start with: JSON text, or @FILE holding it (the body PUT /__emulator__/faults takes)",
     )
     if with_commands:
-        from bailian_mcp.commands import add_commands
+        from bailian_mcp.cli.commands import add_commands
 
         add_commands(commands)
     return parser
@@ -126,7 +126,7 @@ def serve(args: argparse.Namespace) -> None:
         if args.transport == "stdio":
             build_server(settings, log_level=args.log_level).run("stdio")
         else:
-            from bailian_mcp.http_security import HttpSecurity, add_health_route
+            from bailian_mcp.server.http_security import HttpSecurity, add_health_route
 
             security = HttpSecurity.from_settings(
                 settings, host=args.host, port=args.port, allow_unauthenticated_remote=args.allow_unauthenticated_remote
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.command == "emulator":
             run_emulator(args)
         elif args.command not in (None, "serve"):
-            from bailian_mcp.commands import run_command
+            from bailian_mcp.cli.commands import run_command
 
             raise SystemExit(run_command(args))
         else:

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import anyio
 
+from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.catalog import MODELS
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
-from bailian_mcp.jobs import JobStore
-from bailian_mcp.runner import Runner
-
-IMAGE_CAPABILITIES = frozenset({"text_to_image", "edit_image", "wanx_edit_image"})  # BAILIAN_IMAGE_RPS
+from bailian_mcp.jobs.runner import Runner
+from bailian_mcp.jobs.store import JobStore
 
 
 @dataclass(frozen=True)
@@ -27,10 +26,12 @@ class Services:
 
 
 def submit_limiter(settings: Settings) -> RateLimiter:
-    """One pacing bucket per model, at the model's submission rate (image models: BAILIAN_IMAGE_RPS)."""
+    """One pacing bucket per model, at the model's submission rate (or BAILIAN_IMAGE_RPS, for the models of the
+    capabilities paced as images)."""
+    paced_as_images = {c.name for c in CAPABILITIES.values() if c.pacing == "image"}
     rates = {}
     for model in MODELS:
-        override = settings.image_submit_rps if model.capability in IMAGE_CAPABILITIES else None
+        override = settings.image_submit_rps if model.capability in paced_as_images else None
         rates[model.rate_bucket] = model.rate.submit_rps if override is None else override
     return RateLimiter(rates)
 

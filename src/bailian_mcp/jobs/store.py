@@ -1,10 +1,4 @@
-"""The durable job store (SQLite): a job is recorded before its request is sent.
-
-Life of a job:  SUBMITTING ─POST answered─► PENDING/RUNNING ─► SUCCEEDED/FAILED/CANCELED/UNKNOWN
-                    │
-                    ├─ the service refused it (nothing created) ─► REJECTED
-                    └─ the POST may have reached the service, no reply ─► SUBMIT_UNCERTAIN
-A direct exchange (a stream, a WebSocket session) is recorded RUNNING as it starts, and ends the same ways.
+"""The durable job store (SQLite): a job is recorded before its request is sent (its life: `jobs.status`).
 
 Safe across processes (WAL journal, busy timeout) and on Windows (SQLite's own
 locking, no POSIX file locks). The API key is never written here.
@@ -25,8 +19,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-TASK_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"})
-JOB_FINAL = TASK_FINAL | {"REJECTED"}
+from bailian_mcp.jobs.status import JOB_FINAL
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

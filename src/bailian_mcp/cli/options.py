@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -35,17 +33,6 @@ from bailian_mcp.errors import InputError
 
 Kind = Literal["text", "flag", "choice", "list", "json"]
 DEST_PREFIX = "param__"
-
-# The command that runs each capability (the brief's text2image, text2text, text2video, then the rest).
-COMMAND_CAPABILITIES: dict[str, str] = {
-    "text2image": "text_to_image",
-    "text2text": "text_to_text",
-    "text2video": "text_to_video",
-    "edit-image": "edit_image",
-    "wanx-edit": "wanx_edit_image",
-    "tts": "text_to_speech",
-    "asr": "speech_to_text",
-}
 
 
 @dataclass(frozen=True)
@@ -207,38 +194,3 @@ def _number(kind: type[int] | type[float], text: str) -> Any:
         return kind(text)
     except ValueError:
         return text
-
-
-_NOT_PATHS = ("http://", "https://", "oss://", "data:", "file://")
-
-
-def absolute_paths(raw: dict[str, Any], options: list[FieldOption], base: Path) -> dict[str, Any]:
-    """`raw` with relative paths of existing files (resolved against `base`) made absolute.
-
-    A local input must be an absolute path for the capabilities; on the command line (and in a
-    batch file) a relative one is what people write. Only values that name an existing file are
-    touched, and never the positional text (the prompt), which is prose.
-    """
-    kinds = {o.name: o for o in options}
-
-    def fix(value: Any) -> Any:
-        if not isinstance(value, str) or not value.strip() or value.lower().startswith(_NOT_PATHS):
-            return value
-        path = Path(os.path.expanduser(value))
-        if path.is_absolute():
-            return value
-        candidate = base / path
-        try:
-            return str(candidate.resolve()) if candidate.is_file() else value
-        except (OSError, ValueError):  # not a name this system can have (too long, a NUL): not a file, left as text
-            return value
-
-    fixed = dict(raw)
-    for name, value in raw.items():
-        option = kinds.get(name)
-        if option is None or option.kind not in ("text", "list") or option.number is not None:
-            continue
-        if option.positional and option.kind == "text":
-            continue
-        fixed[name] = [fix(item) for item in value] if isinstance(value, list) else fix(value)
-    return fixed

@@ -7,6 +7,7 @@ starts and one when it ends, so logs stay short and readable.
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 
 from rich.console import Console
@@ -66,6 +67,30 @@ class JobDisplay:
     async def __call__(self, progress: float, message: str) -> None:
         """A `ProgressCallback`: show the latest message."""
         self._progress.update(self._task, description=escape(f"{self.title}: {message}"))
+
+
+class TextStream:
+    """Writes a text answer to stdout as it is generated (`on_text` of a run); the live line stops at its first
+    piece. Disabled (for --json), it writes nothing."""
+
+    def __init__(self, display: JobDisplay, *, enabled: bool) -> None:
+        self._display = display
+        self._enabled = enabled
+        self.shown = False
+
+    async def __call__(self, piece: str) -> None:
+        if not self._enabled:
+            return
+        if not self.shown:
+            self._display.stop()
+            self.shown = True
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        """End the streamed text with a new line."""
+        if self.shown:
+            sys.stdout.write("\n")
 
 
 class BatchDisplay:

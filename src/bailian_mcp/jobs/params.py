@@ -1,0 +1,30 @@
+"""The parameters of the job commands (get, list, cancel) and of the model listing, shared by every face."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from bailian_mcp.capabilities.base import Params
+from bailian_mcp.jobs.status import JobStatus
+
+
+class TaskHandle(Params):
+    task_id: str = Field(min_length=1, description="The job_id or DashScope task_id a generation call returned.")
+
+
+class ListTasksParams(Params):
+    status: Annotated[JobStatus | None, Field(description="Only jobs in this state.")] = None
+    capability: Annotated[str | None, Field(description="Only jobs of this capability, e.g. text_to_image.")] = None
+    since_hours: Annotated[float, Field(gt=0, le=24 * 365, description="Only jobs created in the last N hours.")] = 168
+    limit: Annotated[int, Field(ge=1, le=500, description="At most this many jobs, newest first.")] = 50
+    include_remote: Annotated[
+        bool, Field(description="Also ask DashScope for its tasks of the last 24 h and adopt unknown ones.")
+    ] = True
+
+
+class ListModelsParams(Params):
+    capability: Annotated[str | None, Field(description="Only the models of this capability, e.g. text_to_video.")] = (
+        None
+    )

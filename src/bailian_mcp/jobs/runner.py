@@ -1,0 +1,323 @@
+"""The life of a job, shared by every face: validate, record, send, wait (bounded), save, report.
+
+    build (validate) ─► upload local inputs ─► store.create ─► send ─► wait (bounded) ─► save files ─► result
+                                                SUBMITTING (task)
+                                                RUNNING (direct exchange)
+
+Two kinds of capability share it:
+  * async tasks: the POST creates a DashScope task (never re-sent); waits poll it; a job that
+    outlives the wait comes back as a handle (next_step "resume") that `resume` picks up by job id
+    or task id;
+  * direct exchanges (a JSON call, an SSE stream, a WebSocket session): the exchange runs in the
+    background (`exchanges`), so a slow one also comes back as a handle after the wait, and its
+    result is stored when it arrives, for `resume` to return.
+
+The runner speaks no face's language: its results and errors carry `next_step` as data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from bailian_mcp.capabilities import CAPABILITIES
+from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Capability, DirectCapability
+from bailian_mcp.catalog import ModelSpec, resolve
+from bailian_mcp.config import Settings
+from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
+from bailian_mcp.errors import ConfigurationError, InputError
+from bailian_mcp.jobs import admin, messages
+from bailian_mcp.jobs.exchanges import Exchanges
+from bailian_mcp.jobs.outputs import OutputFolder
+from bailian_mcp.jobs.results import ErrorInfo, JobResult, numbers
+from bailian_mcp.jobs.status import IN_FLIGHT, job_status
+from bailian_mcp.jobs.store import Job, JobStore
+from bailian_mcp.jobs.submission import for_the_record, submit_task, upload_inputs
+
+ProgressCallback = Callable[[float, str], Awaitable[None]]
+
+
+class Progress:
+    """Reports strictly increasing progress (seconds since the call began) with a message."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self._callback = callback
+        self._start = time.monotonic()
+        self._last = -1.0
+
+    async def __call__(self, message: str) -> None:
+        if self._callback is None:
+            return
+        value = max(round(time.monotonic() - self._start, 3), self._last + 0.001)
+        self._last = value
+        await self._callback(value, message)
+
+
+class Runner:
+    def __init__(self, *, settings: Settings, client: DashScopeClient, store: JobStore, background: TaskGroup) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.outputs = OutputFolder(
+            settings.output_dir, result_mode=settings.result_mode, max_bytes=settings.download_max_bytes
+        )
+        self.exchanges = Exchanges(client=client, store=store, outputs=self.outputs, background=background)
+
+    # ------------------------------------------------------------------ start a job
+
+    async def run(
+        self,
+        capability: Capability,
+        params: Any,
+        *,
+        wait_seconds: float,
+        progress: ProgressCallback | None = None,
+        fingerprint: str | None = None,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
+    ) -> JobResult:
+        """Validate, record, send and follow a new job for up to `wait_seconds`.
+
+        `fingerprint` marks the job for callers that must find it again (the batch runner's resumption);
+        `on_text` receives generated text piece by piece while the caller waits.
+        """
+        request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
+        self.check_ready()
+        report = Progress(progress)
+        request = await upload_inputs(self.client, self.store, request, report)
+        job = await self.store.create(
+            capability=capability.name,
+            model=request.model.name,
+            base_url=self.client.base_url,
+            params=for_the_record(params.model_dump(mode="json")),
+            request=for_the_record(request.body),
+            fingerprint=fingerprint,
+            status="RUNNING" if isinstance(capability, DirectCapability) else "SUBMITTING",
+        )
+        if isinstance(capability, DirectCapability):
+            return await self.exchanges.start(job, capability, request, wait_seconds, report, on_text)
+        snapshot = await submit_task(self.client, self.store, job, request)
+        await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
+        return await self._follow(
+            job.job_id,
+            capability,
+            request.model,
+            snapshot.task_id,
+            wait_seconds=wait_seconds,
+            report=report,
+            warnings=list(request.warnings),
+            poll_first=False,
+            cancel_on_abort=True,
+            last=snapshot,
+        )
+
+    def check_ready(self) -> None:
+        """Refuse, before anything is sent, a job that cannot be paid for (no key) or saved (no output folder)."""
+        if not self.client.has_api_key:
+            raise ConfigurationError(NO_KEY_MESSAGE)
+        self.outputs.check()
+
+    # ------------------------------------------------------------------ pick a job up again
+
+    async def resume(self, handle: str, *, wait_seconds: float, progress: ProgressCallback | None = None) -> JobResult:
+        """Continue a job by job id or DashScope task id: wait more, or return (and repair) its result."""
+        job = await self.store.find(handle.strip())
+        if job is None:
+            raise InputError(
+                "task_id",
+                handle,
+                "no job or task with this id is in this server's job store; "
+                "pass the job_id or task_id a generation call returned",
+            )
+        capability = CAPABILITIES[job.capability]
+        report = Progress(progress)
+        if job.result is not None:
+            return await self._repair(job, capability, report)
+        exchange = self.exchanges.running(job.job_id)
+        if exchange is not None:
+            return await self.exchanges.wait(job, exchange, wait_seconds, report)
+        if job.task_id is None and job.status == "SUBMIT_UNCERTAIN" and isinstance(capability, AsyncTaskCapability):
+            job = await self._look_for_lost_task(job)
+        if job.task_id is None or isinstance(capability, DirectCapability):
+            return await self._unfinished_result(job)
+        return await self._follow(
+            job.job_id,
+            capability,
+            resolve(job.capability, job.model),
+            job.task_id,
+            wait_seconds=wait_seconds,
+            report=report,
+            warnings=[],
+            poll_first=True,
+            cancel_on_abort=False,
+        )
+
+    async def _repair(self, job: Job, capability: Capability, report: Progress) -> JobResult:
+        """A finished job's stored result, with any missing local file downloaded again."""
+        assert job.result is not None
+        result = JobResult.model_validate(job.result)
+        if not any(self.outputs.wants_download(o) for o in result.outputs):
+            return result
+        warnings = [w for w in result.warnings if not w.startswith("Could not save")]
+        outputs = await self.outputs.save(
+            self.client, job.job_id, capability.file_suffix, result.outputs, report, warnings
+        )
+        update: dict[str, Any] = {"outputs": outputs, "warnings": warnings}
+        if isinstance(capability, AsyncTaskCapability) and capability.finish is not None:
+            update["outputs"] = capability.finish(outputs)
+            update["text"] = messages.joined_text(update["outputs"])
+        result = result.model_copy(update=update)
+        await self.store.save_result(job.job_id, result.status, result.model_dump(mode="json"))
+        return result
+
+    async def _look_for_lost_task(self, job: Job) -> Job:
+        """A job whose submission got no reply, after a look in DashScope's task list for the task it may have
+        created (see `admin.sync_remote`: found only when nothing else can have created it)."""
+        if not self.client.has_api_key or job.submitted_at is None:
+            return job
+        earliest = time.time() - admin.REMOTE_WINDOW_HOURS * 3600 + 60
+        try:
+            await admin.sync_remote(self.store, self.client, since=max(job.submitted_at - admin.CLOCK_SKEW, earliest))
+        except errors.DashScopeError:
+            return job
+        return await self.store.get(job.job_id) or job
+
+    async def _unfinished_result(self, job: Job) -> JobResult:
+        """A job with nothing to follow: refused, lost in sending, or interrupted by a restart."""
+        status = job.status
+        if status in IN_FLIGHT:
+            status = "SUBMIT_UNCERTAIN"
+            await self.store.set_status(
+                job.job_id,
+                status,
+                error={"code": "Interrupted", "message": "the server stopped while this request was in flight"},
+            )
+            job = await self.store.get(job.job_id) or job
+        rejected = status == "REJECTED"
+        creates_task = isinstance(CAPABILITIES.get(job.capability), AsyncTaskCapability)
+        return JobResult(
+            job_id=job.job_id,
+            task_id=job.task_id,
+            capability=job.capability,
+            model=job.model,
+            status=job_status(status),
+            done=True,
+            message=messages.REJECTED if rejected else messages.NO_ANSWER,
+            next_step=None if rejected or not creates_task else "list_tasks",
+            error=ErrorInfo(**job.error) if job.error else None,
+        )
+
+    # ------------------------------------------------------------------ follow a submitted task
+
+    async def _follow(
+        self,
+        job_id: str,
+        capability: AsyncTaskCapability[Any],
+        model: ModelSpec,
+        task_id: str,
+        *,
+        wait_seconds: float,
+        report: Progress,
+        warnings: list[str],
+        poll_first: bool,
+        cancel_on_abort: bool,
+        last: TaskSnapshot | None = None,
+    ) -> JobResult:
+        """Wait for the task, record what is seen, and turn the outcome into a result.
+
+        If the wait is abandoned (the caller cancelled) and `cancel_on_abort` is set, a task
+        still PENDING is cancelled on DashScope, since nobody will collect it.
+        """
+        seen: dict[str, TaskSnapshot | None] = {"last": last}
+
+        async def on_poll(snapshot: TaskSnapshot) -> None:
+            previous = seen["last"]
+            seen["last"] = snapshot
+            if previous is None or previous.status != snapshot.status:
+                await self.store.set_status(job_id, snapshot.status)
+            await report(f"Task {task_id}: {snapshot.status}.")
+
+        try:
+            snapshot = await self.client.wait(
+                task_id, timeout=wait_seconds, on_poll=on_poll, poll_first=poll_first, model=model.name
+            )
+        except errors.DashScopeError as exc:
+            return JobResult(
+                job_id=job_id,
+                task_id=task_id,
+                capability=capability.name,
+                model=model.name,
+                status=job_status(seen["last"].status if seen["last"] else "PENDING"),
+                done=False,
+                warnings=warnings,
+                message=messages.status_unreadable(exc, job_id),
+                next_step="resume",
+            )
+        except BaseException:
+            if cancel_on_abort:
+                with anyio.CancelScope(shield=True):
+                    await self._cancel_if_pending(job_id, task_id, seen["last"])
+            raise
+        return await self._finish_task(job_id, capability, model, snapshot, report, warnings)
+
+    async def _cancel_if_pending(self, job_id: str, task_id: str, last: TaskSnapshot | None) -> None:
+        """The caller gave up: cancel the remote task while that still saves money (PENDING only)."""
+        if last is not None and last.status != "PENDING":
+            return
+        try:
+            await self.client.cancel(task_id)
+        except errors.DashScopeError:
+            return  # already running or finished: it will be there to resume
+        await self.store.set_status(job_id, "CANCELED")
+
+    async def _finish_task(
+        self,
+        job_id: str,
+        capability: AsyncTaskCapability[Any],
+        model: ModelSpec,
+        snapshot: TaskSnapshot,
+        report: Progress,
+        warnings: list[str],
+    ) -> JobResult:
+        common: dict[str, Any] = {
+            "job_id": job_id,
+            "task_id": snapshot.task_id,
+            "capability": capability.name,
+            "model": model.name,
+            "status": job_status(snapshot.status),
+            "warnings": warnings,
+            "submitted_at": snapshot.output.get("submit_time"),
+            "finished_at": snapshot.output.get("end_time"),
+        }
+        if not snapshot.terminal:
+            return JobResult(
+                **common,
+                done=False,
+                message=messages.still_running(snapshot.task_id, snapshot.status, job_id),
+                next_step="resume",
+            )
+        if snapshot.status == "SUCCEEDED":
+            outputs = await self.outputs.save(
+                self.client, job_id, capability.file_suffix, capability.parse(snapshot), report, warnings
+            )
+            if capability.finish is not None:
+                outputs = capability.finish(outputs)
+            result = JobResult(
+                **common,
+                done=True,
+                outputs=outputs,
+                usage=numbers(snapshot.usage),
+                cost=model.price.cost(snapshot.usage),
+                message=messages.succeeded(outputs),
+                text=messages.joined_text(outputs),
+            )
+        else:
+            result = JobResult(
+                **common, done=True, error=messages.task_error(snapshot), message=messages.ended(snapshot)
+            )
+        await self.store.save_result(job_id, result.status, result.model_dump(mode="json"))
+        return result

@@ -1,0 +1,279 @@
+"""The MCP tools: one per capability, derived from its declaration, plus the tools that look after jobs.
+
+Every tool validates its raw arguments itself with `parse_params` (a tool, the CLI and the batch
+runner all check input in the capability's one place, in the same words), and publishes a schema
+every MCP client accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from bailian_mcp import catalog
+from bailian_mcp.capabilities.base import Capability, parse_params
+from bailian_mcp.config import Settings
+from bailian_mcp.errors import BailianError
+from bailian_mcp.jobs import admin
+from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
+from bailian_mcp.jobs.results import JobResult, TaskList
+from bailian_mcp.jobs.runner import ProgressCallback
+from bailian_mcp.jobs.services import Services
+from bailian_mcp.jobs.summary import task_list_text
+from bailian_mcp.server.content import to_call_tool_result
+from bailian_mcp.server.services import services_of
+from bailian_mcp.server.wording import MCP_WORDS
+
+GENERATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+FOLLOW = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+ADMIN = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+WAIT_ARGUMENT = "wait_seconds"
+CONTEXT_ARGUMENT = "ctx"
+
+
+class ClientFriendlySchema(GenerateJsonSchema):
+    """Input schemas every MCP client accepts: an optional parameter is its plain type, left out of
+    `required`, never `anyOf [T, null]` with `default: null` (Cursor and Gemini reject those)."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        if schema.get("default", ...) is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)
+
+
+class RawArguments(ArgModelBase):
+    """Hands a tool body its arguments exactly as sent. The body validates them with `parse_params`, so a
+    tool, the CLI and the batch runner all report bad input in the same words."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_reserved_name(cls, data: Any) -> Any:
+        # The tool body receives the MCP context under this name; an argument of that name would be dropped.
+        if isinstance(data, dict) and CONTEXT_ARGUMENT in data:
+            raise ValueError(f"there is no such parameter: {CONTEXT_ARGUMENT!r}")
+        return data
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def _wait_model(settings: Settings) -> type[BaseModel]:
+    """The argument `wait_seconds`, defaulting to the settings' wait (BAILIAN_WAIT_SECONDS)."""
+    wait = Field(
+        settings.wait_seconds,
+        ge=0,
+        le=600,
+        description="Seconds to wait for the result before returning a handle (keep at or below 50 for "
+        "clients with a 60 s tool timeout; 0 returns at once). Continue with get_task.",
+    )
+    model: type[BaseModel] = create_model("WaitArgument", wait_seconds=(int, wait))
+    return model
+
+
+def _published(name: str, params: type[BaseModel], wait: type[BaseModel] | None) -> dict[str, Any]:
+    """The input schema a tool publishes: its parameters, plus `wait_seconds` for tools that wait."""
+    model = params
+    if wait is not None:
+        model = create_model(f"{name}Arguments", __base__=params, wait_seconds=(int, wait.model_fields[WAIT_ARGUMENT]))
+    return model.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema)
+
+
+def _split(raw: Mapping[str, Any], wait: type[BaseModel]) -> tuple[float, dict[str, Any]]:
+    """The validated `wait_seconds` and the other arguments."""
+    rest = {name: value for name, value in raw.items() if name != WAIT_ARGUMENT}
+    waited = parse_params(wait, {WAIT_ARGUMENT: raw[WAIT_ARGUMENT]} if WAIT_ARGUMENT in raw else {})
+    return float(getattr(waited, WAIT_ARGUMENT)), rest
+
+
+@functools.cache
+def _metadata(output_model: type[BaseModel]) -> FuncMetadata:
+    """One FuncMetadata per result type, shared by the tools that return it (its output schema is built once)."""
+    return FuncMetadata(arg_model=RawArguments, output_model=output_model)
+
+
+def _make_tool(
+    name: str,
+    title: str,
+    description: str,
+    schema: dict[str, Any],
+    annotations: ToolAnnotations,
+    fn: Callable[..., Awaitable[CallToolResult]],
+    output_model: type[BaseModel] = JobResult,
+) -> Tool:
+    return Tool(
+        fn=fn,
+        name=name,
+        title=title,
+        description=description,
+        parameters=schema,
+        fn_metadata=_metadata(output_model),
+        is_async=True,
+        context_kwarg=CONTEXT_ARGUMENT,
+        annotations=annotations,
+    )
+
+
+def _progress(ctx: Context) -> ProgressCallback:
+    async def report(progress: float, message: str) -> None:
+        await ctx.report_progress(progress, None, message)
+
+    return report
+
+
+Answer = Callable[[Services, dict[str, Any], Context], Awaitable[CallToolResult]]
+
+
+def _tool_body(answer: Answer) -> Callable[..., Awaitable[CallToolResult]]:
+    """A tool body: `answer` run on the raw arguments; a BailianError becomes the tool's error, in MCP words."""
+
+    async def body(ctx: Context, **raw: Any) -> CallToolResult:
+        try:
+            return await answer(services_of(ctx), raw, ctx)
+        except BailianError as exc:
+            raise ToolError(MCP_WORDS.error(exc)) from exc
+
+    return body
+
+
+async def _job_content(services: Services, result: JobResult) -> CallToolResult:
+    return await to_call_tool_result(MCP_WORDS.result(result), services.settings)
+
+
+def generation_tool(capability: Capability, settings: Settings) -> Tool:
+    wait = _wait_model(settings)
+
+    async def generate(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
+        wait_seconds, arguments = _split(raw, wait)
+        params = parse_params(capability.params_model, arguments)
+        result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
+        return await _job_content(services, result)
+
+    description = f"{capability.summary} Full help: resource bailian://help/{capability.name}."
+    if _outlasts(capability, settings.wait_seconds):
+        description += " Usually outlasts the wait: returns a job_id for get_task."
+    return _make_tool(
+        capability.name,
+        capability.title,
+        description,
+        _published(capability.name, capability.params_model, wait),
+        GENERATE,
+        _tool_body(generate),
+    )
+
+
+def _outlasts(capability: Capability, wait_seconds: float) -> bool:
+    """Whether even the capability's quickest model usually takes longer than a call waits."""
+    durations = [m.typical_seconds for m in catalog.models_for(capability.name)]
+    return bool(durations) and min(durations) > wait_seconds
+
+
+def get_task_tool(settings: Settings) -> Tool:
+    wait = _wait_model(settings)
+
+    async def get_task(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
+        wait_seconds, arguments = _split(raw, wait)
+        handle = parse_params(TaskHandle, arguments).task_id
+        result = await services.runner.resume(handle, wait_seconds=wait_seconds, progress=_progress(ctx))
+        return await _job_content(services, result)
+
+    return _make_tool(
+        "get_task",
+        "Get task",
+        "Check on a generation job by job_id or task_id: waits up to wait_seconds for it to finish, then "
+        "returns the same result a generation tool returns (files, preview, URLs). Re-saves files that went "
+        "missing. Never creates or pays for anything.",
+        _published("get_task", TaskHandle, wait),
+        FOLLOW,
+        _tool_body(get_task),
+    )
+
+
+def list_tasks_tool() -> Tool:
+    async def list_tasks(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
+        arguments = parse_params(ListTasksParams, raw)
+        listing = MCP_WORDS.listing(await admin.list_jobs(services.store, services.client, **arguments.model_dump()))
+        return CallToolResult(
+            content=[TextContent(type="text", text=task_list_text(listing))],
+            structured_content=listing.model_dump(mode="json"),
+        )
+
+    return _make_tool(
+        "list_tasks",
+        "List tasks",
+        "List this server's generation jobs (and DashScope's tasks of the last 24 h made with the same key), newest "
+        "first, with status and cost. Use it to find a job to resume with get_task instead of generating again.",
+        _published("list_tasks", ListTasksParams, None),
+        ADMIN,
+        _tool_body(list_tasks),
+        TaskList,
+    )
+
+
+def cancel_task_tool() -> Tool:
+    async def cancel_task(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
+        handle = parse_params(TaskHandle, raw).task_id
+        return await _job_content(services, await admin.cancel_job(services.store, services.client, handle))
+
+    return _make_tool(
+        "cancel_task",
+        "Cancel task",
+        "Cancel a generation job by job_id or task_id. DashScope cancels a task only while it is still PENDING "
+        "(nothing is charged then); a running task finishes anyway and get_task collects it.",
+        _published("cancel_task", TaskHandle, None),
+        CANCEL,
+        _tool_body(cancel_task),
+    )
+
+
+class ModelList(BaseModel):
+    models: list[dict[str, Any]]
+
+
+def list_models_tool() -> Tool:
+    async def list_models(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
+        arguments = parse_params(ListModelsParams, raw)
+        models = catalog.catalogue(arguments.capability)
+        lines = [
+            f"{m['capability']}: {m['name']} — {m['summary']} ({m['price']}; regions {', '.join(m['regions'])})"
+            for m in models
+        ]
+        return CallToolResult(
+            content=[TextContent(type="text", text="\n".join(lines) or "No such capability.")],
+            structured_content={"models": models},
+        )
+
+    return _make_tool(
+        "list_models",
+        "List models",
+        "The models each tool offers, with their limits (sizes, counts, lengths), prices and regions.",
+        _published("list_models", ListModelsParams, None),
+        READ_ONLY,
+        _tool_body(list_models),
+        ModelList,
+    )
+
+
+JOB_TOOLS = ("get_task", "list_tasks", "cancel_task", "list_models")
+
+
+def job_tools(settings: Settings) -> list[Tool]:
+    """The tools that look after jobs and the catalogue (the group `tasks`), named as in JOB_TOOLS."""
+    return [get_task_tool(settings), list_tasks_tool(), cancel_task_tool(), list_models_tool()]
