@@ -547,6 +547,11 @@ def catalogue(capability: str | None = None) -> list[dict[str, Any]]:
     return [model_info(m) for m in MODELS if capability is None or m.capability == capability]
 
 
+def named(name: str) -> ModelSpec:
+    """The model called `name` (as the job store records it), whatever its capability."""
+    return _names(MODELS)[name]
+
+
 def by_wire_name(name: str) -> ModelSpec | None:
     """The model DashScope calls `name` in any region (tasks listed by the service carry wire names)."""
     exact = [m for m in MODELS if m.name == name]

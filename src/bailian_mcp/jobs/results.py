@@ -1,4 +1,4 @@
-"""The typed result every face returns: one shape for every capability and for `get_task`.
+"""The typed result every face returns: one shape for every capability and for resuming a job.
 
 It is what MCP tools publish as `structuredContent` (and their output schema), what
 the CLI prints with `--json`, and what the batch report holds. It never carries file
@@ -60,12 +60,14 @@ class Cost(BaseModel):
 
 
 class JobResult(BaseModel):
-    job_id: str = Field(description="This server's handle for the job; get_task accepts it.")
-    task_id: str | None = Field(None, description="DashScope's task id (24 h); get_task accepts it too.")
+    job_id: str = Field(description="This server's handle for the job: give it to resume the job.")
+    task_id: str | None = Field(None, description="DashScope's task id (24 h); resuming takes it too.")
     capability: str
     model: str
     status: JobStatus
-    done: bool = Field(description="True when nothing more will happen: call get_task only while this is false.")
+    done: bool = Field(
+        description="True when nothing more will happen; while false, resume the job (never generate it again)."
+    )
     message: str = Field(description="What happened and what to do next.")
     next_step: NextStep | None = Field(None, description="What to do next, if anything: resume, list_tasks, ...")
     text: str | None = Field(None, description="Generated text (text_to_text) or the whole transcript.")
@@ -125,7 +127,7 @@ def iso_utc(moment: float | None) -> str | None:
 
 
 class JobSummary(BaseModel):
-    """One line of `list_tasks`."""
+    """One job of a job listing."""
 
     job_id: str
     task_id: str | None = None

@@ -24,9 +24,10 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Capability, DirectCapability
-from bailian_mcp.catalog import ModelSpec, resolve
+from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
@@ -147,7 +148,7 @@ class Runner:
         return await self._follow(
             job.job_id,
             capability,
-            resolve(job.capability, job.model),
+            catalog.named(job.model),
             job.task_id,
             wait_seconds=wait_seconds,
             report=report,
