@@ -36,6 +36,14 @@ def _voices(language: str) -> str:
     return ", ".join(described)
 
 
+def _spoken_by() -> str:
+    """E.g. "sambert-en-v1 is spoken by sambert-cindy-v1.": the voices that are another voice on the wire."""
+    return " ".join(f"{v.name} is spoken by {v.wire_model}." for v in VOICES if v.wire_model)
+
+
+SPOKEN_BY = _spoken_by()
+
+
 def _names(language: str) -> str:
     return ", ".join(v.name for v in VOICES if v.language == language)
 
@@ -54,7 +62,7 @@ class TextToSpeechParams(Params):
         str,
         Field(
             description=f"The voice (each Sambert voice is its own model). For Chinese text: {_names('zh')}. For "
-            f"English text: {_names('en')}. sambert-en-v1 is spoken by sambert-cindy-v1.",
+            f"English text: {_names('en')}. {SPOKEN_BY}",
             json_schema_extra={"enum": MODEL_NAMES},
         ),
     ] = catalog.default_model(NAME)
