@@ -108,8 +108,28 @@ SizeRule = FixedSizes | SideRange
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """Where DashScope serves a model (`{base}/services/{path}`), and whether it answers with a task (the async task
+    protocol: submit, then poll `/tasks/{id}`) or within the exchange itself."""
+
+    path: str
+    asynchronous: bool
+
+
+TEXT2IMAGE = Endpoint("aigc/text2image/image-synthesis", asynchronous=True)
+IMAGE2IMAGE = Endpoint("aigc/image2image/image-synthesis", asynchronous=True)
+IMAGE_GENERATION = Endpoint("aigc/image-generation/generation", asynchronous=True)  # the messages protocol, as a task
+MULTIMODAL_GENERATION = Endpoint("aigc/multimodal-generation/generation", asynchronous=False)
+TEXT_GENERATION = Endpoint("aigc/text-generation/generation", asynchronous=False)
+VIDEO_SYNTHESIS = Endpoint("aigc/video-generation/video-synthesis", asynchronous=True)
+KEYFRAME_VIDEO_SYNTHESIS = Endpoint("aigc/image2video/video-synthesis", asynchronous=True)
+TRANSCRIPTION = Endpoint("audio/asr/transcription", asynchronous=True)
+SPEECH_SYNTHESIS = Endpoint("/api-ws/v1/inference", asynchronous=False)  # the WebSocket service, not under services/
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    """What every model has; capability-specific subclasses add their limits."""
+    """What every model has; capability-specific subclasses add their limits (and the endpoint of their family)."""
 
     name: str
     capability: str
@@ -122,6 +142,7 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     typical_seconds: float = 10.0  # how long a task usually takes; a polling hint
     default: bool = False  # the capability's model when none is named (one per capability)
+    endpoint: Endpoint
 
     def wire_name(self, region: str) -> str:
         return self.wire_names.get(region, self.wire_model or self.name)
@@ -132,8 +153,9 @@ class ModelSpec:
         return f"submit:{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageModel(ModelSpec):
+    endpoint: Endpoint = TEXT2IMAGE
     prompt_max: int = 800  # the service truncates longer prompts to this
     negative_prompt_max: int = 500
     sizes: SizeRule = SideRange(512, 1440)
@@ -157,26 +179,29 @@ class InputImageRule:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TextModel(ModelSpec):
+    endpoint: Endpoint = TEXT_GENERATION
     max_output_tokens: int = 8192
     context_tokens: int = 131072
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageEditModel(ModelSpec):
     """qwen-image-edit family (synchronous multimodal endpoint)."""
 
+    endpoint: Endpoint = MULTIMODAL_GENERATION
     max_images: int = 1
     n_max: int = 1
     custom_size: bool = False  # accepts `size` (each side 512-2048) and `prompt_extend`
     input_images: InputImageRule = InputImageRule(384, 3072)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WanxEditModel(ModelSpec):
     """wanx2.1-imageedit: ten editing functions over the async image2image endpoint."""
 
+    endpoint: Endpoint = IMAGE2IMAGE
     n_max: int = 4
     prompt_max: int = 800
     input_images: InputImageRule = InputImageRule(512, 4096)
@@ -186,17 +211,19 @@ VIDEO_480P = ("832*480", "480*832", "624*624")
 VIDEO_720P = ("1280*720", "720*1280", "960*960", "1088*832", "832*1088")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VideoModel(ModelSpec):
+    endpoint: Endpoint = VIDEO_SYNTHESIS
     sizes: tuple[str, ...] = VIDEO_720P
     durations: tuple[int, ...] = (5,)
     prompt_max: int = 800
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VoiceModel(ModelSpec):
     """A Sambert voice (each voice is its own model on the wire)."""
 
+    endpoint: Endpoint = SPEECH_SYNTHESIS
     language: str = "zh"
     voice: str = ""
     sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 48000)
@@ -204,8 +231,9 @@ class VoiceModel(ModelSpec):
     max_characters: int = 10000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TranscriptionModel(ModelSpec):
+    endpoint: Endpoint = TRANSCRIPTION
     supports_language_hints: bool = False
     default_language_hints: tuple[str, ...] = ()
     max_files: int = 100
@@ -537,6 +565,8 @@ def model_info(model: ModelSpec) -> dict[str, Any]:
         "aliases": list(model.aliases),
         "regions": list(model.regions),
         "wire_names": {region: model.wire_name(region) for region in model.regions},
+        "endpoint": model.endpoint.path,
+        "asynchronous": model.endpoint.asynchronous,
         "price": model.price.describe(),
         "rate_limit": {"submit_per_second": model.rate.submit_rps, "concurrent_tasks": model.rate.concurrency},
         "limits": {f.name: _plain(getattr(model, f.name)) for f in fields(model) if f.name not in _COMMON_FIELDS},

@@ -1,6 +1,6 @@
 """How a capability is declared: the one description every face (MCP tool, CLI subcommand, batch section) derives from.
 
-A capability is data plus two small functions:
+A capability is data plus small functions:
 
     name, title, summary, description      what it is called and how it is explained (face-neutral words)
     params_model                           its parameters (a `Params` model): the tool's input schema, the
@@ -9,20 +9,21 @@ A capability is data plus two small functions:
                                            group, the batch sections besides `<name>_tasks`
     pacing, product                        how its submissions are paced, and whether its product is text
                                            (printed alone on stdout by the CLI) or files
-    build                                  validate the parameters and make the request
-    parse | execute                        read the answer: `parse` for DashScope's async task protocol,
-                                           `execute` for an answer within one exchange (a JSON call, an SSE
-                                           stream, a WebSocket session)
+    build                                  validate the parameters and make the request for the chosen model
+    parse                                  read a finished DashScope task (for the models served as tasks)
 
+How a request is answered is the model's (`catalog.Endpoint`): a request without `exchange` is submitted as a
+DashScope task (submit, poll, `parse` the results); a request with one is answered within one exchange (a JSON
+call, an SSE stream, a WebSocket session), which `exchange` runs. One capability may have models of both kinds.
 The runner does the rest: job record, upload of local inputs, submission, waiting, downloads, result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -69,7 +70,8 @@ class Request:
     """A validated request, ready to send: everything the runner needs and nothing more.
 
     `body` may hold `inputs.LocalFile` placeholders; the runner uploads them and puts their
-    `oss://` URLs in their place just before sending.
+    `oss://` URLs in their place just before sending. `exchange` is set for a request answered within
+    one exchange, and runs it; without it, the request creates a DashScope task.
     """
 
     model: ModelSpec
@@ -77,38 +79,11 @@ class Request:
     body: dict[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    exchange: Exchange | None = None
 
-
-@dataclass(frozen=True, kw_only=True)
-class CapabilityBase(Generic[P]):
-    """What every capability declares (see the module docstring)."""
-
-    name: str
-    title: str
-    summary: str  # when to use it, in a sentence or two (the tool description)
-    description: str  # the full help, in words that hold for every face (no tool or command names)
-    params_model: type[P]
-    build: Callable[[P, BuildContext], Request]
-    file_suffix: str  # of a saved output whose URL does not tell
-    command: str  # the CLI subcommand, e.g. text2image
-    group: ToolGroup
-    batch_sections: tuple[str, ...] = ()  # batch sections besides `<name>_tasks` (the brief's image_tasks, ...)
-    pacing: Pacing = "model"
-    product: Product = "files"
-
-    @property
-    def sections(self) -> tuple[str, ...]:
-        """Every batch section that holds this capability's tasks."""
-        return (f"{self.name}_tasks", *self.batch_sections)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AsyncTaskCapability(CapabilityBase[P]):
-    """A capability served by DashScope's async task protocol (submit, poll, fetch results)."""
-
-    parse: Callable[[TaskSnapshot], list[OutputFile]]
-    # Runs on the saved outputs (e.g. reads transcripts out of their JSON files).
-    finish: Callable[[list[OutputFile]], list[OutputFile]] | None = None
+    def with_body(self, body: dict[str, Any], headers: Mapping[str, str]) -> Request:
+        """The same request with another body and headers (its local files uploaded)."""
+        return replace(self, body=body, headers=headers)
 
 
 @dataclass
@@ -128,7 +103,7 @@ async def _ignore_text(piece: str) -> None:
 
 @dataclass(frozen=True)
 class ExchangeContext:
-    """What `execute` may use: the client, a progress line, where to save files it receives, and where to
+    """What an exchange may use: the client, a progress line, where to save files it receives, and where to
     hand each new piece of generated text as it arrives (the CLI prints it)."""
 
     client: DashScopeClient
@@ -137,11 +112,36 @@ class ExchangeContext:
     text: Callable[[str], Awaitable[None]] = _ignore_text
 
 
+Exchange = Callable[[ExchangeContext, Request], Awaitable[Outcome]]
+
+
 @dataclass(frozen=True, kw_only=True)
-class DirectCapability(CapabilityBase[P]):
-    """A capability DashScope answers within one exchange: a JSON call, an SSE stream or a WebSocket session."""
+class Capability:
+    """What a capability declares (see the module docstring)."""
 
-    execute: Callable[[ExchangeContext, Request], Awaitable[Outcome]]
+    name: str
+    title: str
+    summary: str  # when to use it, in a sentence or two (the tool description)
+    description: str  # the full help, in words that hold for every face (no tool or command names)
+    params_model: type[Params]
+    build: Callable[[Any, BuildContext], Request]  # takes a validated params_model
+    file_suffix: str  # of a saved output whose URL does not tell
+    command: str  # the CLI subcommand, e.g. text2image
+    group: ToolGroup
+    batch_sections: tuple[str, ...] = ()  # batch sections besides `<name>_tasks` (the brief's image_tasks, ...)
+    pacing: Pacing = "model"
+    product: Product = "files"
+    parse: Callable[[TaskSnapshot], list[OutputFile]] | None = None  # reads a task's results
+    # Runs on the saved outputs (e.g. reads transcripts out of their JSON files).
+    finish: Callable[[list[OutputFile]], list[OutputFile]] | None = None
 
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """Every batch section that holds this capability's tasks."""
+        return (f"{self.name}_tasks", *self.batch_sections)
 
-Capability = AsyncTaskCapability[Any] | DirectCapability[Any]
+    def read_task(self, snapshot: TaskSnapshot) -> list[OutputFile]:
+        """The outputs of a finished task of this capability."""
+        if self.parse is None:
+            raise TypeError(f"{self.name} runs no DashScope tasks")
+        return self.parse(snapshot)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.capabilities.fields import (
     FileInput,
     Seed,
@@ -127,7 +127,7 @@ def build(params: EditImageParams, context: BuildContext) -> Request:
         "input": {"messages": [{"role": "user", "content": content}]},
         "parameters": parameters,
     }
-    return Request(model=model, path=PATH, body=body)
+    return Request(model=model, path=PATH, body=body, exchange=execute)
 
 
 async def execute(context: ExchangeContext, request: Request) -> Outcome:
@@ -143,7 +143,7 @@ async def execute(context: ExchangeContext, request: Request) -> Outcome:
     return Outcome(outputs=image_url_outputs(urls), usage=usage, finish_reason=choices[0].get("finish_reason"))
 
 
-EDIT_IMAGE = DirectCapability(
+EDIT_IMAGE = Capability(
     name=NAME,
     title="Edit image (Qwen)",
     summary=(
@@ -159,7 +159,6 @@ EDIT_IMAGE = DirectCapability(
     ),
     params_model=EditImageParams,
     build=build,
-    execute=execute,
     file_suffix=".png",
     command="edit-image",
     group="image",

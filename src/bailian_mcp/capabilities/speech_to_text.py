@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where
 from bailian_mcp.catalog import ModelSpec, TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
@@ -271,7 +271,7 @@ def finish(outputs: list[OutputFile]) -> list[OutputFile]:
     return [read_transcript(output) for output in outputs]
 
 
-SPEECH_TO_TEXT = AsyncTaskCapability(
+SPEECH_TO_TEXT = Capability(
     name=NAME,
     title="Speech to text",
     summary=(

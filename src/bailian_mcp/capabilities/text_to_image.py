@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import Seed, largest, model_field, models_where, per_model
 from bailian_mcp.capabilities.images import check_size, parse_image_results, prompted_body
 from bailian_mcp.catalog import ImageModel
@@ -80,7 +80,7 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
     return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
 
 
-TEXT_TO_IMAGE = AsyncTaskCapability(
+TEXT_TO_IMAGE = Capability(
     name=NAME,
     title="Text to image",
     summary=(

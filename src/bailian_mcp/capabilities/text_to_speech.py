@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.catalog import VoiceModel
 from bailian_mcp.dashscope.protocol import WEBSOCKET_PATH
 from bailian_mcp.errors import InputError
@@ -108,7 +108,7 @@ def build(params: TextToSpeechParams, context: BuildContext) -> Request:
         "pitch": params.pitch,
     }
     body = {"model": model.wire_name(context.region), "input": {"text": params.text}, "parameters": parameters}
-    return Request(model=model, path=WEBSOCKET_PATH, body=body)
+    return Request(model=model, path=WEBSOCKET_PATH, body=body, exchange=execute)
 
 
 def audio_duration(path: Path, audio_format: str, sample_rate: int, size: int) -> float | None:
@@ -153,7 +153,7 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
     return Outcome(outputs=[output], usage=usage)
 
 
-TEXT_TO_SPEECH = DirectCapability(
+TEXT_TO_SPEECH = Capability(
     name=NAME,
     title="Text to speech",
     summary=(
@@ -170,7 +170,6 @@ TEXT_TO_SPEECH = DirectCapability(
     ),
     params_model=TextToSpeechParams,
     build=build,
-    execute=execute,
     file_suffix=".wav",
     command="tts",
     group="audio",

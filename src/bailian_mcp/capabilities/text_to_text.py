@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, DirectCapability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.capabilities.fields import SEED_MAX, list_from_text, model_field, per_model
 from bailian_mcp.catalog import ModelSpec, TextModel
 from bailian_mcp.dashscope import errors
@@ -218,7 +218,7 @@ def build(params: TextToTextParams, context: BuildContext) -> Request:
     if params.enable_search:
         parameters["enable_search"] = True
     body = {"model": model.wire_name(context.region), "input": {"messages": messages}, "parameters": parameters}
-    return Request(model=model, path=PATH, body=body)
+    return Request(model=model, path=PATH, body=body, exchange=execute)
 
 
 def read_event(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -305,7 +305,7 @@ async def execute(ctx: ExchangeContext, request: Request) -> Outcome:
     return Outcome(text=text, finish_reason=finish_reason, usage=usage)
 
 
-TEXT_TO_TEXT = DirectCapability(
+TEXT_TO_TEXT = Capability(
     name=NAME,
     title="Text generation",
     summary=(
@@ -324,7 +324,6 @@ TEXT_TO_TEXT = DirectCapability(
     ),
     params_model=TextToTextParams,
     build=build,
-    execute=execute,
     file_suffix=".txt",
     command="text2text",
     group="text",

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import Seed, model_field, per_model
 from bailian_mcp.capabilities.images import parse_size, prompted_body
 from bailian_mcp.catalog import ModelSpec, VideoModel
@@ -109,7 +109,7 @@ def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
     ]
 
 
-TEXT_TO_VIDEO = AsyncTaskCapability(
+TEXT_TO_VIDEO = Capability(
     name=NAME,
     title="Text to video",
     summary=(

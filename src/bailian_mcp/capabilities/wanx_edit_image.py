@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field
 from bailian_mcp.capabilities.images import parse_image_results
 from bailian_mcp.catalog import WanxEditModel
@@ -162,7 +162,7 @@ def build(params: WanxEditImageParams, context: BuildContext) -> Request:
     return Request(model=model, path=PATH, body=body)
 
 
-WANX_EDIT_IMAGE = AsyncTaskCapability(
+WANX_EDIT_IMAGE = Capability(
     name=NAME,
     title="Edit image (Wanxiang, 10 functions)",
     summary=(

@@ -9,7 +9,6 @@ from typing import Any
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
-from bailian_mcp.capabilities.base import AsyncTaskCapability
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.protocol import SERVICE_TZ
@@ -117,7 +116,7 @@ async def _refresh(store: JobStore, item: dict[str, Any]) -> _Unknown | None:
             await store.set_status(known.job_id, status)
         return None
     model = catalog.by_wire_name(str(item.get("model_name") or ""))
-    if model is None or not isinstance(CAPABILITIES.get(model.capability), AsyncTaskCapability):
+    if model is None or not model.endpoint.asynchronous or model.capability not in CAPABILITIES:
         return None
     created = item.get("gmt_create")
     return _Unknown(task_id, status, model, created / 1000 if isinstance(created, int | float) else None)

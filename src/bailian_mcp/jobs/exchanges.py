@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from bailian_mcp.capabilities.base import DirectCapability, ExchangeContext, Outcome, Request
+from bailian_mcp.capabilities.base import Capability, ExchangeContext, Outcome, Request
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.jobs import messages
 from bailian_mcp.jobs.outputs import OutputFolder
@@ -62,13 +61,13 @@ class Exchanges:
     async def start(
         self,
         job: Job,
-        capability: DirectCapability[Any],
+        capability: Capability,
         request: Request,
         wait_seconds: float,
         report: Report,
         on_text: TextListener | None = None,
     ) -> JobResult:
-        """Start the exchange in the background and wait for it up to `wait_seconds`."""
+        """Start the request's exchange in the background and wait for it up to `wait_seconds`."""
         exchange = Exchange(text_listener=on_text)
         self._running[job.job_id] = exchange
         self._background.start_soon(self._run, job, capability, request, exchange)
@@ -97,7 +96,7 @@ class Exchanges:
             next_step="resume",
         )
 
-    async def _run(self, job: Job, capability: DirectCapability[Any], request: Request, exchange: Exchange) -> None:
+    async def _run(self, job: Job, capability: Capability, request: Request, exchange: Exchange) -> None:
         try:
             context = ExchangeContext(
                 client=self._client,
@@ -106,7 +105,8 @@ class Exchanges:
                 output_path=lambda index, suffix: self._outputs.path(job.job_id, index, suffix),
             )
             try:
-                outcome = await capability.execute(context, request)
+                assert request.exchange is not None
+                outcome = await request.exchange(context, request)
             except BaseException as exc:
                 exchange.error = await record_send_failure(self._store, job, exc, creates_task=False)
                 if not isinstance(exc, Exception):
@@ -124,7 +124,7 @@ class Exchanges:
             self._running.pop(job.job_id, None)
 
     async def _finish(
-        self, job: Job, capability: DirectCapability[Any], request: Request, outcome: Outcome, exchange: Exchange
+        self, job: Job, capability: Capability, request: Request, outcome: Outcome, exchange: Exchange
     ) -> JobResult:
         warnings = list(request.warnings)
         outputs = await self._outputs.save(

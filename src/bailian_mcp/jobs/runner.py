@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
-from bailian_mcp.capabilities.base import AsyncTaskCapability, BuildContext, Capability, DirectCapability
+from bailian_mcp.capabilities.base import BuildContext, Capability
 from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
@@ -97,9 +97,9 @@ class Runner:
             params=for_the_record(params.model_dump(mode="json")),
             request=for_the_record(request.body),
             fingerprint=fingerprint,
-            status="RUNNING" if isinstance(capability, DirectCapability) else "SUBMITTING",
+            status="SUBMITTING" if request.exchange is None else "RUNNING",
         )
-        if isinstance(capability, DirectCapability):
+        if request.exchange is not None:
             return await self.exchanges.start(job, capability, request, wait_seconds, report, on_text)
         snapshot = await submit_task(self.client, self.store, job, request)
         await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
@@ -141,9 +141,9 @@ class Runner:
         exchange = self.exchanges.running(job.job_id)
         if exchange is not None:
             return await self.exchanges.wait(job, exchange, wait_seconds, report)
-        if job.task_id is None and job.status == "SUBMIT_UNCERTAIN" and isinstance(capability, AsyncTaskCapability):
+        if job.task_id is None and job.status == "SUBMIT_UNCERTAIN" and creates_task(job):
             job = await self._look_for_lost_task(job)
-        if job.task_id is None or isinstance(capability, DirectCapability):
+        if job.task_id is None:
             return await self._unfinished_result(job)
         return await self._follow(
             job.job_id,
@@ -168,7 +168,7 @@ class Runner:
             self.client, job.job_id, capability.file_suffix, result.outputs, report, warnings
         )
         update: dict[str, Any] = {"outputs": outputs, "warnings": warnings}
-        if isinstance(capability, AsyncTaskCapability) and capability.finish is not None:
+        if capability.finish is not None:
             update["outputs"] = capability.finish(outputs)
             update["text"] = messages.joined_text(update["outputs"])
         result = result.model_copy(update=update)
@@ -199,7 +199,6 @@ class Runner:
             )
             job = await self.store.get(job.job_id) or job
         rejected = status == "REJECTED"
-        creates_task = isinstance(CAPABILITIES.get(job.capability), AsyncTaskCapability)
         return JobResult(
             job_id=job.job_id,
             task_id=job.task_id,
@@ -208,7 +207,7 @@ class Runner:
             status=job_status(status),
             done=True,
             message=messages.REJECTED if rejected else messages.NO_ANSWER,
-            next_step=None if rejected or not creates_task else "list_tasks",
+            next_step=None if rejected or not creates_task(job) else "list_tasks",
             error=ErrorInfo(**job.error) if job.error else None,
         )
 
@@ -217,7 +216,7 @@ class Runner:
     async def _follow(
         self,
         job_id: str,
-        capability: AsyncTaskCapability[Any],
+        capability: Capability,
         model: ModelSpec,
         task_id: str,
         *,
@@ -278,7 +277,7 @@ class Runner:
     async def _finish_task(
         self,
         job_id: str,
-        capability: AsyncTaskCapability[Any],
+        capability: Capability,
         model: ModelSpec,
         snapshot: TaskSnapshot,
         report: Progress,
@@ -303,7 +302,7 @@ class Runner:
             )
         if snapshot.status == "SUCCEEDED":
             outputs = await self.outputs.save(
-                self.client, job_id, capability.file_suffix, capability.parse(snapshot), report, warnings
+                self.client, job_id, capability.file_suffix, capability.read_task(snapshot), report, warnings
             )
             if capability.finish is not None:
                 outputs = capability.finish(outputs)
@@ -322,3 +321,8 @@ class Runner:
             )
         await self.store.save_result(job_id, result.status, result.model_dump(mode="json"))
         return result
+
+
+def creates_task(job: Job) -> bool:
+    """Whether the job's request creates a DashScope task (which the task list shows), by its model's endpoint."""
+    return catalog.named(job.model).endpoint.asynchronous

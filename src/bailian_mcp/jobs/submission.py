@@ -64,7 +64,7 @@ async def upload_inputs(
 
     body = await convert(request.body)
     headers = {**request.headers, **(OSS_RESOLVE_HEADER if resolve_oss else {})}
-    return Request(model=request.model, path=request.path, body=body, headers=headers, warnings=request.warnings)
+    return request.with_body(body, headers)
 
 
 async def submit_task(client: DashScopeClient, store: JobStore, job: Job, request: Request) -> TaskSnapshot:
