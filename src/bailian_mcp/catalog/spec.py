@@ -1,0 +1,243 @@
+"""The catalogue's vocabulary: prices, rate limits, size rules, endpoints, and the model families with their limits.
+
+The entries themselves are in the family modules (`images`, `text`, `video`, `speech`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bailian_mcp.jobs.results import Cost
+
+REGIONS = ("cn-beijing", "ap-southeast-1", "us-east-1")
+INTERNATIONAL = ("ap-southeast-1", "us-east-1")
+
+
+@dataclass(frozen=True)
+class UnitPrice:
+    """A price per unit of what DashScope reports in `usage[usage_key]` (images, seconds, characters)."""
+
+    amount: float
+    unit: str
+    usage_key: str
+    currency: str = "CNY"
+
+    def describe(self) -> str:
+        return f"{self.amount:g} {self.currency}/{self.unit}"
+
+    def cost(self, usage: Mapping[str, Any]) -> Cost | None:
+        quantity = usage.get(self.usage_key)
+        if not isinstance(quantity, int | float) or isinstance(quantity, bool):
+            return None
+        return Cost(
+            amount=round(quantity * self.amount, 6),
+            currency=self.currency,
+            basis=f"{quantity:g} {self.unit}{'' if quantity == 1 else 's'} × {self.describe()}",
+        )
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    """A price per million input and output tokens (text models)."""
+
+    input_per_million: float
+    output_per_million: float
+    currency: str = "CNY"
+
+    def describe(self) -> str:
+        return (
+            f"{self.input_per_million:g} {self.currency}/M input tokens, "
+            f"{self.output_per_million:g} {self.currency}/M output tokens"
+        )
+
+    def cost(self, usage: Mapping[str, Any]) -> Cost | None:
+        tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+        if not isinstance(tokens_in, int) or not isinstance(tokens_out, int):
+            return None
+        amount = (tokens_in * self.input_per_million + tokens_out * self.output_per_million) / 1_000_000
+        return Cost(
+            amount=round(amount, 8),
+            currency=self.currency,
+            basis=f"{tokens_in} input + {tokens_out} output tokens at {self.describe()}",
+        )
+
+
+Price = UnitPrice | TokenPrice
+
+
+def per_image(amount: float) -> UnitPrice:
+    return UnitPrice(amount, "image", "image_count")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """DashScope's per-account limits for one model: task submissions per second, tasks at once."""
+
+    submit_rps: float
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class FixedSizes:
+    """Exactly these `W*H` sizes; `spellings` maps other accepted spellings to the one sent."""
+
+    sizes: tuple[str, ...]
+    spellings: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.sizes)
+
+
+@dataclass(frozen=True)
+class SideRange:
+    """Any `W*H` with each side in [min_side, max_side]."""
+
+    min_side: int
+    max_side: int
+
+    def describe(self) -> str:
+        return f"W*H with each side from {self.min_side} to {self.max_side} pixels (e.g. 1024*1024, 1440*810)"
+
+
+SizeRule = FixedSizes | SideRange
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where DashScope serves a model (`{base}/services/{path}`), and whether it answers with a task (the async task
+    protocol: submit, then poll `/tasks/{id}`) or within the exchange itself."""
+
+    path: str
+    asynchronous: bool
+
+
+TEXT2IMAGE = Endpoint("aigc/text2image/image-synthesis", asynchronous=True)
+IMAGE2IMAGE = Endpoint("aigc/image2image/image-synthesis", asynchronous=True)
+IMAGE_GENERATION = Endpoint("aigc/image-generation/generation", asynchronous=True)  # the messages protocol, as a task
+MULTIMODAL_GENERATION = Endpoint("aigc/multimodal-generation/generation", asynchronous=False)
+TEXT_GENERATION = Endpoint("aigc/text-generation/generation", asynchronous=False)
+VIDEO_SYNTHESIS = Endpoint("aigc/video-generation/video-synthesis", asynchronous=True)
+KEYFRAME_VIDEO_SYNTHESIS = Endpoint("aigc/image2video/video-synthesis", asynchronous=True)
+TRANSCRIPTION = Endpoint("audio/asr/transcription", asynchronous=True)
+SPEECH_SYNTHESIS = Endpoint("/api-ws/v1/inference", asynchronous=False)  # the WebSocket service, not under services/
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """What every model has; capability-specific subclasses add their limits (and the endpoint of their family)."""
+
+    name: str
+    capability: str
+    summary: str  # one line: what it is best for (the model parameter's guidance, list_models, help)
+    price: Price
+    rate: RateLimit
+    regions: tuple[str, ...] = REGIONS
+    wire_model: str = ""  # the name sent on the wire, when it differs from `name` in every region
+    wire_names: Mapping[str, str] = field(default_factory=dict)  # region -> name on the wire, when different
+    aliases: tuple[str, ...] = ()
+    typical_seconds: float = 10.0  # how long a task usually takes; a polling hint
+    default: bool = False  # the capability's model when none is named (one per capability)
+    endpoint: Endpoint
+
+    def wire_name(self, region: str) -> str:
+        return self.wire_names.get(region, self.wire_model or self.name)
+
+    @property
+    def rate_bucket(self) -> str:
+        """The client-side pacing bucket for this model's submissions."""
+        return f"submit:{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageModel(ModelSpec):
+    endpoint: Endpoint = TEXT2IMAGE
+    prompt_max: int = 800  # the service truncates longer prompts to this
+    negative_prompt_max: int = 500
+    sizes: SizeRule = SideRange(512, 1440)
+    default_size: str = "1024*1024"
+    n_max: int = 4
+
+
+@dataclass(frozen=True)
+class InputImageRule:
+    """What DashScope accepts as an input image for a model: formats, pixels per side, file size."""
+
+    min_side: int
+    max_side: int
+    max_bytes: int = 10 * 1024 * 1024
+    formats: tuple[str, ...] = ("JPEG", "PNG", "BMP", "TIFF", "WEBP")
+
+    def describe(self) -> str:
+        return (
+            f"JPG/JPEG, PNG, BMP, TIFF or WEBP, {self.min_side} to {self.max_side} pixels per side, "
+            f"at most {self.max_bytes // (1024 * 1024)} MB"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextModel(ModelSpec):
+    endpoint: Endpoint = TEXT_GENERATION
+    max_output_tokens: int = 8192
+    context_tokens: int = 131072
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageEditModel(ModelSpec):
+    """qwen-image-edit family (synchronous multimodal endpoint)."""
+
+    endpoint: Endpoint = MULTIMODAL_GENERATION
+    max_images: int = 1
+    n_max: int = 1
+    custom_size: bool = False  # accepts `size` (each side 512-2048) and `prompt_extend`
+    input_images: InputImageRule = InputImageRule(384, 3072)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WanxEditModel(ModelSpec):
+    """wanx2.1-imageedit: ten editing functions over the async image2image endpoint."""
+
+    endpoint: Endpoint = IMAGE2IMAGE
+    n_max: int = 4
+    prompt_max: int = 800
+    input_images: InputImageRule = InputImageRule(512, 4096)
+
+
+VIDEO_480P = ("832*480", "480*832", "624*624")
+VIDEO_720P = ("1280*720", "720*1280", "960*960", "1088*832", "832*1088")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoModel(ModelSpec):
+    endpoint: Endpoint = VIDEO_SYNTHESIS
+    sizes: tuple[str, ...] = VIDEO_720P
+    durations: tuple[int, ...] = (5,)
+    prompt_max: int = 800
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceModel(ModelSpec):
+    """A Sambert voice (each voice is its own model on the wire)."""
+
+    endpoint: Endpoint = SPEECH_SYNTHESIS
+    language: str = "zh"
+    voice: str = ""
+    sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 48000)
+    default_sample_rate: int = 16000
+    max_characters: int = 10000
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptionModel(ModelSpec):
+    endpoint: Endpoint = TRANSCRIPTION
+    supports_language_hints: bool = False
+    default_language_hints: tuple[str, ...] = ()
+    max_files: int = 100
+
+
+_WAN_RATE = RateLimit(submit_rps=2, concurrency=2)
+_TEXT_RATE = RateLimit(submit_rps=20, concurrency=50)
+_SPEECH_RATE = RateLimit(submit_rps=10, concurrency=10)
+_BEIJING = ("cn-beijing",)
+_BEIJING = ("cn-beijing",)
