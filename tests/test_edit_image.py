@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,14 +10,24 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from PIL import Image
 
+from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, ExchangeContext, parse_params
-from bailian_mcp.capabilities.edit_image import EDIT_IMAGE, PATH, EditImageParams, build, execute
+from bailian_mcp.capabilities.edit_image import (
+    EDIT_IMAGE,
+    MAX_IMAGES,
+    PATH,
+    SIZED_MODELS,
+    EditImageParams,
+    build,
+    execute,
+)
+from bailian_mcp.catalog import ImageEditModel
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile
+from tests.support.media import data_uri, png_bytes
 
 BASE = "https://dashscope.test/api/v1"
 BEIJING = BuildContext(region="cn-beijing")
@@ -35,12 +43,6 @@ def rejection(context: BuildContext = BEIJING, **params: Any) -> InputError:
     with pytest.raises(InputError) as caught:
         build(EditImageParams(**params), context)
     return caught.value
-
-
-def png(width: int = 400, height: int = 400) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (width, height)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------- the request body
@@ -149,14 +151,14 @@ def test_image_urls_with_chinese_characters_are_percent_encoded() -> None:
 
 
 def test_a_data_uri_image_is_sent_as_is() -> None:
-    uri = "data:image/png;base64," + base64.b64encode(png()).decode()
+    uri = data_uri(png_bytes())
     content = body_for(image=uri, prompt="p")["input"]["messages"][0]["content"]
     assert content[0] == {"image": uri}
 
 
 def test_a_local_image_becomes_a_local_file_placeholder(tmp_path: Path) -> None:
     file = tmp_path / "cat.png"
-    file.write_bytes(png())
+    file.write_bytes(png_bytes())
     request = build(EditImageParams(image=str(file), prompt="p"), BuildContext("cn-beijing", [tmp_path]))
     placeholder = request.body["input"]["messages"][0]["content"][0]["image"]
     assert isinstance(placeholder, LocalFile) and placeholder.path == file.resolve()
@@ -164,7 +166,7 @@ def test_a_local_image_becomes_a_local_file_placeholder(tmp_path: Path) -> None:
 
 def test_a_local_image_of_the_wrong_size_is_refused_with_the_parameter_of_its_position(tmp_path: Path) -> None:
     small = tmp_path / "small.png"
-    small.write_bytes(png(300, 300))
+    small.write_bytes(png_bytes(300, 300))
     with pytest.raises(InputError) as caught:
         build(
             EditImageParams(image=[IMG[0], str(small)], prompt="p", model="qwen-image-edit-plus"),
@@ -183,9 +185,14 @@ def test_two_images_on_qwen_image_edit_are_refused() -> None:
     assert "qwen-image-edit-plus" in str(error)
 
 
-def test_four_images_are_refused_by_the_params_model() -> None:
+def test_four_images_are_refused_for_qwen_image_edit_plus_naming_the_model_that_takes_them() -> None:
+    error = rejection(image=[*IMG, IMG[0]], prompt="p", model="qwen-image-edit-plus")
+    assert error.param == "image" and "wan2.6-image" in str(error)
+
+
+def test_more_images_than_any_model_takes_are_refused_by_the_params_model() -> None:
     with pytest.raises(InputError) as caught:
-        parse_params(EditImageParams, {"image": [*IMG, IMG[0]], "prompt": "p", "model": "qwen-image-edit-plus"})
+        parse_params(EditImageParams, {"image": [IMG[0]] * (MAX_IMAGES + 1), "prompt": "p"})
     assert caught.value.param == "image"
 
 
@@ -205,7 +212,7 @@ def test_n_7_is_refused_by_the_params_model() -> None:
 def test_size_and_prompt_extend_on_qwen_image_edit_are_refused(name: str, value: Any) -> None:
     error = rejection(image=IMG[0], prompt="p", **{name: value})
     assert error.param == name
-    assert f"only qwen-image-edit-plus accepts {name}" in str(error)
+    assert f"only {SIZED_MODELS} accept {name}" in str(error) and "qwen-image-edit-plus" in SIZED_MODELS
 
 
 @pytest.mark.parametrize("size", ["511*1024", "1024*511", "2049*1024", "1024*2049", "256*256"])
@@ -229,11 +236,17 @@ def test_a_blank_prompt_is_refused() -> None:
     assert error.param == "prompt"
 
 
-def test_an_801_character_prompt_is_refused_by_the_params_model() -> None:
+def test_an_instruction_longer_than_any_model_reads_is_refused_by_the_params_model() -> None:
+    longest = max(m.prompt_max for m in catalog.models_for("edit_image") if isinstance(m, ImageEditModel))
     with pytest.raises(InputError) as caught:
-        parse_params(EditImageParams, {"image": IMG[0], "prompt": "猫" * 801})
+        parse_params(EditImageParams, {"image": IMG[0], "prompt": "猫" * (longest + 1)})
     assert caught.value.param == "prompt"
-    assert "800" in str(caught.value) and "Nothing was sent" in str(caught.value)
+    assert str(longest) in str(caught.value) and "Nothing was sent" in str(caught.value)
+
+
+def test_an_801_character_instruction_for_qwen_image_edit_is_sent_with_a_warning_that_it_is_cut() -> None:
+    request = build(parse_params(EditImageParams, {"image": IMG[0], "prompt": "猫" * 801}), BEIJING)
+    assert any("801" in w and "800" in w for w in request.warnings)
 
 
 def test_an_800_character_prompt_is_accepted() -> None:

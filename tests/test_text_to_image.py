@@ -13,6 +13,7 @@ from bailian_mcp.capabilities.base import BuildContext
 from bailian_mcp.capabilities.images import parse_image_results as parse
 from bailian_mcp.capabilities.text_to_image import (
     PATH,
+    PROMPT_MAX,
     TextToImageParams,
     build,
     normalize_size,
@@ -238,10 +239,16 @@ def test_wan_accepts_1_to_4_images(n: int) -> None:
     assert body_for(prompt="cat", n=n)["parameters"]["n"] == n
 
 
-@pytest.mark.parametrize("n", [0, 5])
-def test_n_outside_1_to_4_is_refused_by_the_parameter_model(n: int) -> None:
+@pytest.mark.parametrize("n", [0, 7])
+def test_n_outside_what_any_model_makes_is_refused_by_the_parameter_model(n: int) -> None:
     with pytest.raises(ValidationError):
         TextToImageParams(prompt="cat", n=n)
+
+
+def test_n_5_on_a_wan_model_is_refused_naming_the_models_that_make_it() -> None:
+    with pytest.raises(InputError) as caught:
+        build(TextToImageParams(prompt="cat", n=5), BEIJING)
+    assert caught.value.param == "n" and "qwen-image-3.0" in str(caught.value)
 
 
 @pytest.mark.parametrize("seed", [-1, 2_147_483_648])
@@ -276,11 +283,11 @@ def test_a_blank_prompt_is_rejected(prompt: str) -> None:
     assert "prompt=" in str(error) and "non-blank" in str(error)
 
 
-def test_an_empty_or_over_800_character_prompt_is_refused_by_the_parameter_model() -> None:
+def test_an_empty_prompt_or_one_longer_than_any_model_reads_is_refused_by_the_parameter_model() -> None:
     with pytest.raises(ValidationError):
         TextToImageParams(prompt="")
     with pytest.raises(ValidationError):
-        TextToImageParams(prompt="x" * 801)
+        TextToImageParams(prompt="x" * (PROMPT_MAX + 1))
 
 
 def test_a_prompt_longer_than_the_model_reads_is_a_warning_not_an_error() -> None:

@@ -12,10 +12,12 @@ from mcp import Client
 from mcp.types import ImageContent, ResourceLink, TextContent
 from PIL import Image
 
+from bailian_mcp.capabilities.text_to_image import PROMPT_MAX
 from bailian_mcp.config import Settings
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
 from bailian_mcp.server import build_server
-from tests.e2e.conftest import api_requests, make_settings
+from tests.support.emulators import api_requests
+from tests.support.services import make_settings
 
 
 def texts(result: Any) -> str:
@@ -134,9 +136,10 @@ async def test_models_and_sizes_produce_images_of_the_size_sent(
         ({"prompt": "x", "size": "2048*2048"}, "size='2048*2048'"),
         ({"prompt": "x", "size": "huge"}, "size='huge'"),
         ({"prompt": "x", "n": 5}, "n"),
+        ({"prompt": "x", "n": 7}, "n"),
         ({"prompt": "x", "seed": -1}, "seed"),
         ({"prompt": "x", "seed": 2147483648}, "seed"),
-        ({"prompt": "x" * 801}, "prompt"),
+        ({"prompt": "x" * (PROMPT_MAX + 1)}, "prompt"),
         ({"prompt": "   "}, "prompt"),
         ({"prompt": ""}, "prompt"),
         ({"prompt": "x", "negative_prompt": "y" * 501}, "negative_prompt"),

@@ -17,14 +17,13 @@ from bailian_mcp.capabilities.fields import (
     models_where,
     per_model,
 )
-from bailian_mcp.capabilities.images import check_size, image_url_outputs
-from bailian_mcp.catalog import ImageEditModel, ModelSpec, SideRange
+from bailian_mcp.capabilities.images import call_for_images, check_size, messages_body, parse_image_results
+from bailian_mcp.catalog import IMAGE2IMAGE, MULTIMODAL_GENERATION, ImageEditModel, ModelSpec
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import image_input
 
 NAME = "edit_image"
-PATH = "services/aigc/multimodal-generation/generation"
-OUTPUT_SIZES = SideRange(512, 2048)
+PATH = MULTIMODAL_GENERATION.path
 
 
 def _edit_model(model: ModelSpec) -> ImageEditModel:
@@ -33,7 +32,12 @@ def _edit_model(model: ModelSpec) -> ImageEditModel:
 
 
 MAX_IMAGES = largest(NAME, lambda m: _edit_model(m).max_images)
-CUSTOM_SIZE_MODELS = models_where(NAME, lambda m: _edit_model(m).custom_size)
+SIZED_MODELS = models_where(NAME, lambda m: _edit_model(m).sizes is not None)
+
+
+def _sizes(model: ModelSpec) -> str:
+    sizes = _edit_model(model).sizes
+    return sizes.describe() if sizes else "none"
 
 
 class EditImageParams(Params):
@@ -43,8 +47,10 @@ class EditImageParams(Params):
             min_length=1,
             max_length=MAX_IMAGES,
             description="The image(s) to edit: public http(s) URLs, data:image/...;base64 URIs, or absolute paths of "
-            "local files (uploaded for you). JPG/PNG/BMP/TIFF/WEBP, 384-3072 px per side, up to 10 MB. How many: "
+            "local files (uploaded for you). How many: "
             + per_model(NAME, lambda m: _edit_model(m).max_images)
+            + ". Each: "
+            + per_model(NAME, lambda m: _edit_model(m).input_images.describe())
             + ".",
         ),
         FileInput(),
@@ -53,8 +59,10 @@ class EditImageParams(Params):
         str,
         Field(
             min_length=1,
-            max_length=800,
-            description="The edit instruction, up to 800 characters: e.g. 'replace the text on the sign with "
+            max_length=largest(NAME, lambda m: _edit_model(m).prompt_max),
+            description="The edit instruction (longer ones are cut at the model's limit: "
+            + per_model(NAME, lambda m: _edit_model(m).prompt_max)
+            + " characters): e.g. 'replace the text on the sign with "
             "\u201c开业大吉\u201d', 'remove the person on the left', 'make it a watercolour'.",
         ),
     ]
@@ -72,12 +80,13 @@ class EditImageParams(Params):
     size: Annotated[
         str | None,
         Field(
-            description=f"{CUSTOM_SIZE_MODELS} only: output W*H, each side {OUTPUT_SIZES.min_side}-"
-            f"{OUTPUT_SIZES.max_side}. Default: about 1024*1024 in the last input image's aspect ratio."
+            description="Output size: "
+            + per_model(NAME, _sizes)
+            + ". Default: about the model's standard pixel count in the last input image's aspect ratio."
         ),
     ] = None
     prompt_extend: Annotated[
-        bool | None, Field(description=f"{CUSTOM_SIZE_MODELS} only: let the service refine the instruction.")
+        bool | None, Field(description=f"{SIZED_MODELS} only: let the service refine the instruction.")
     ] = None
     seed: Seed = None
 
@@ -87,6 +96,8 @@ class EditImageParams(Params):
 
 
 def build(params: EditImageParams, context: BuildContext) -> Request:
+    """The request for the model's endpoint: images and the instruction as one message (answered at once on the
+    multimodal endpoint, or a task on image-generation), or `input.images` and a prompt on image2image (a task)."""
     model = catalog.resolve_in_region(NAME, params.model, context.region, ImageEditModel)
     if len(params.image) > model.max_images:
         more = models_where(NAME, lambda m: _edit_model(m).max_images >= len(params.image))
@@ -99,48 +110,58 @@ def build(params: EditImageParams, context: BuildContext) -> Request:
         more = models_where(NAME, lambda m: _edit_model(m).n_max >= params.n)
         most = largest(NAME, lambda m: _edit_model(m).n_max)
         raise InputError("n", params.n, f"{model.name} makes {model.n_max} result per call; {more} makes up to {most}")
-    if not model.custom_size:
+    if model.sizes is None:
         for name in ("size", "prompt_extend"):
             if getattr(params, name) is not None:
-                raise InputError(name, getattr(params, name), f"only {CUSTOM_SIZE_MODELS} accepts {name}")
+                raise InputError(name, getattr(params, name), f"only {SIZED_MODELS} accept {name}")
     prompt = params.prompt.strip()
     if not prompt:
         raise InputError("prompt", params.prompt, "describe the edit in at least one non-blank character")
-    content: list[dict[str, Any]] = []
-    for position, value in enumerate(params.image):
-        param = "image" if len(params.image) == 1 else f"image[{position}]"
-        content.append({"image": image_input(value, model.input_images, context.input_roots, param=param).reference})
-    content.append({"text": prompt})
-    parameters: dict[str, Any] = {"watermark": params.watermark}
-    if params.negative_prompt.strip():
-        parameters["negative_prompt"] = params.negative_prompt.strip()
-    if model.n_max > 1:
-        parameters["n"] = params.n
-    if params.size is not None:
-        parameters["size"] = check_size(OUTPUT_SIZES, params.size, model=model.name)
-    if params.prompt_extend is not None:
-        parameters["prompt_extend"] = params.prompt_extend
-    if params.seed is not None:
-        parameters["seed"] = params.seed
-    body = {
-        "model": model.wire_name(context.region),
-        "input": {"messages": [{"role": "user", "content": content}]},
-        "parameters": parameters,
+    warnings = []
+    if len(prompt) > model.prompt_max:
+        warnings.append(
+            f"The instruction has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
+        )
+    images = [
+        image_input(
+            value, model.input_images, context.input_roots, param=_image_param(position, params.image)
+        ).reference
+        for position, value in enumerate(params.image)
+    ]
+    negative = params.negative_prompt.strip() or None
+    size = check_size(model.sizes, params.size, model=model.name) if model.sizes and params.size is not None else None
+    parameters: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("watermark", params.watermark),
+            ("n", params.n if model.n_max > 1 else None),
+            ("size", size),
+            ("prompt_extend", params.prompt_extend),
+            ("seed", params.seed),
+        )
+        if value is not None
     }
-    return Request(model=model, path=PATH, body=body, exchange=execute)
+    if model.endpoint == IMAGE2IMAGE:
+        body_input: dict[str, Any] = {"prompt": prompt, "images": images}
+        if negative:
+            body_input["negative_prompt"] = negative
+        body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
+        return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+    if negative:
+        parameters["negative_prompt"] = negative
+    body = messages_body(model, context, prompt, images, parameters, text_first=model.text_first)
+    exchange = None if model.endpoint.asynchronous else execute
+    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
 
 
 async def execute(context: ExchangeContext, request: Request) -> Outcome:
+    """An edit answered at once (the multimodal endpoint)."""
     await context.progress(f"Editing with {request.model.name}…")
-    reply = await context.client.call(
-        request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket
-    )
-    choices = (reply.get("output") or {}).get("choices") or [{}]
-    content = (choices[0].get("message") or {}).get("content") or []
-    urls = [str(item["image"]) for item in content if isinstance(item, dict) and item.get("image")]
-    usage = dict(reply.get("usage") or {})
-    usage.setdefault("image_count", len(urls))
-    return Outcome(outputs=image_url_outputs(urls), usage=usage, finish_reason=choices[0].get("finish_reason"))
+    return await call_for_images(context, request)
+
+
+def _image_param(position: int, images: list[str]) -> str:
+    return "image" if len(images) == 1 else f"image[{position}]"
 
 
 EDIT_IMAGE = Capability(
@@ -159,6 +180,7 @@ EDIT_IMAGE = Capability(
     ),
     params_model=EditImageParams,
     build=build,
+    parse=parse_image_results,
     file_suffix=".png",
     command="edit-image",
     group="image",

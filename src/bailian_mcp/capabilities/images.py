@@ -1,13 +1,15 @@
-"""What the image and video capabilities share: the `W*H` size rule, the body of a prompted generation, and
-reading image results."""
+"""What the image and video capabilities share: size rules, the bodies of the image protocols (a prompt, or
+messages of text and images), answering a synchronous image call, and reading image results (a task's
+`results`, or the messages protocol's `choices`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from bailian_mcp.capabilities.base import BuildContext
-from bailian_mcp.catalog import FixedSizes, ImageModel, SizeRule, VideoModel
+from bailian_mcp.capabilities.base import BuildContext, ExchangeContext, Outcome, Request
+from bailian_mcp.catalog import FixedSizes, ImageEditModel, ImageModel, PixelRange, SizeRule, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
@@ -26,28 +28,38 @@ class PromptedParams(Protocol):
     seed: int | None
 
 
-def prompted_body(
-    params: PromptedParams, model: ImageModel | VideoModel, context: BuildContext, *, what: str, **parameters: Any
-) -> tuple[dict[str, Any], list[str]]:
-    """The body of a prompted generation: `input` (the prompt, and negative_prompt when given) and `parameters`
-    (the given ones, then prompt_extend, watermark and the seed when there is one); and its warnings.
-
-    A prompt longer than the model reads is allowed (the brief offers more than some models read): the
-    service truncates it, and the warning says so.
-    """
+def prompt_text(params: PromptedParams, model: ImageModel | VideoModel, *, what: str) -> tuple[str, list[str]]:
+    """The prompt to send (stripped, not blank) and its warnings: a prompt longer than the model reads is allowed
+    (the service truncates it), and the warning says so."""
     text = params.prompt.strip()
     if not text:
         raise InputError("prompt", params.prompt, f"describe {what} in at least one non-blank character")
     warnings = []
     if len(text) > model.prompt_max:
         warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {model.prompt_max}.")
+    return text, warnings
+
+
+def generation_parameters(params: PromptedParams, **parameters: Any) -> dict[str, Any]:
+    """`parameters` (those given, None left out), then prompt_extend, watermark and the seed when there is one."""
+    chosen = {name: value for name, value in parameters.items() if value is not None}
+    chosen.update(prompt_extend=params.prompt_extend, watermark=params.watermark)
+    if params.seed is not None:
+        chosen["seed"] = params.seed
+    return chosen
+
+
+def prompted_body(
+    params: PromptedParams, model: ImageModel | VideoModel, context: BuildContext, *, what: str, **parameters: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """The body of a prompted generation: `input` (the prompt, and negative_prompt when given) and `parameters`
+    (see `generation_parameters`); and its warnings."""
+    text, warnings = prompt_text(params, model, what=what)
     body_input: dict[str, Any] = {"prompt": text}
     if params.negative_prompt.strip():
         body_input["negative_prompt"] = params.negative_prompt.strip()
-    parameters.update(prompt_extend=params.prompt_extend, watermark=params.watermark)
-    if params.seed is not None:
-        parameters["seed"] = params.seed
-    return {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}, warnings
+    body_parameters = generation_parameters(params, **parameters)
+    return {"model": model.wire_name(context.region), "input": body_input, "parameters": body_parameters}, warnings
 
 
 def parse_size(size: str, *, param: str, allowed: str) -> tuple[int, int]:
@@ -59,16 +71,60 @@ def parse_size(size: str, *, param: str, allowed: str) -> tuple[int, int]:
 
 
 def check_size(rule: SizeRule, size: str, *, model: str, param: str = "size") -> str:
-    """`size` in its canonical `W*H` spelling if `rule` allows it, else an InputError naming the rule."""
+    """`size` in its canonical `W*H` spelling (or a named size such as "1K") if `rule` allows it, else an
+    InputError naming the rule."""
+    if isinstance(rule, PixelRange) and size.strip().upper() in rule.named:
+        return size.strip().upper()
     width, height = parse_size(size, param=param, allowed=f"{model} accepts {rule.describe()}")
     canonical = f"{width}*{height}"
     if isinstance(rule, FixedSizes):
         canonical = rule.spellings.get(canonical, canonical)
-        if canonical not in rule.sizes:
-            raise InputError(param, size, f"{model} accepts only {rule.describe()}")
-    elif not all(rule.min_side <= side <= rule.max_side for side in (width, height)):
-        raise InputError(param, size, f"{model} accepts {rule.describe()}")
+        allowed = canonical in rule.sizes
+    elif isinstance(rule, PixelRange):
+        aspect = max(width, height) / max(1, min(width, height))
+        allowed = rule.min_pixels <= width * height <= rule.max_pixels and (
+            rule.max_aspect is None or aspect <= rule.max_aspect
+        )
+    else:
+        allowed = all(rule.min_side <= side <= rule.max_side for side in (width, height))
+    if not allowed:
+        only = "only " if isinstance(rule, FixedSizes) else ""
+        raise InputError(param, size, f"{model} accepts {only}{rule.describe()}")
     return canonical
+
+
+def messages_body(
+    model: ImageModel | ImageEditModel,
+    context: BuildContext,
+    text: str,
+    images: list[Any],
+    parameters: dict[str, Any],
+    *,
+    text_first: bool,
+) -> dict[str, Any]:
+    """A body of the messages protocol: one user message holding the text and the images (in the model's order),
+    and the parameters (negative_prompt among them)."""
+    pictures = [{"image": image} for image in images]
+    content = [{"text": text}, *pictures] if text_first else [*pictures, {"text": text}]
+    return {
+        "model": model.wire_name(context.region),
+        "input": {"messages": [{"role": "user", "content": content}]},
+        "parameters": parameters,
+    }
+
+
+async def call_for_images(context: ExchangeContext, request: Request) -> Outcome:
+    """A synchronous image call (the multimodal endpoint): its answer's images, and its usage (image_count at
+    least)."""
+    reply = await context.client.call(
+        request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket
+    )
+    output = reply.get("output") or {}
+    outputs = _choice_images(output)
+    usage = dict(reply.get("usage") or {})
+    usage.setdefault("image_count", len(outputs))
+    choices = output.get("choices") or [{}]
+    return Outcome(outputs=outputs, usage=usage, finish_reason=choices[0].get("finish_reason"))
 
 
 def image_url_outputs(urls: list[str], end_time: str | None = None) -> list[OutputFile]:
@@ -78,9 +134,24 @@ def image_url_outputs(urls: list[str], end_time: str | None = None) -> list[Outp
     ]
 
 
+def _choice_images(output: Mapping[str, Any], end_time: str | None = None) -> list[OutputFile]:
+    """The images of the messages protocol's answer: every `image` part of every choice, in order."""
+    urls = [
+        str(part["image"])
+        for choice in output.get("choices") or []
+        if isinstance(choice, Mapping)
+        for part in (choice.get("message") or {}).get("content") or []
+        if isinstance(part, Mapping) and part.get("image")
+    ]
+    return image_url_outputs(urls, end_time)
+
+
 def parse_image_results(snapshot: TaskSnapshot) -> list[OutputFile]:
-    """Each entry of an image task's `output.results`: a URL (with its prompts), or a per-image error."""
+    """An image task's images: each entry of `output.results` (a URL with its prompts, or a per-image error), or,
+    for the messages protocol, each image of `output.choices`."""
     end_time = snapshot.output.get("end_time")
+    if "results" not in snapshot.output:
+        return _choice_images(snapshot.output, end_time)
     outputs = []
     for index, item in enumerate(snapshot.output.get("results") or []):
         url = item.get("url")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where
-from bailian_mcp.catalog import ModelSpec, TranscriptionModel
+from bailian_mcp.catalog import TRANSCRIPTION, ModelSpec, TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
@@ -25,7 +25,7 @@ from bailian_mcp.inputs import LocalFile, audio_input
 from bailian_mcp.jobs.results import ErrorInfo, OutputFile, Segment
 
 NAME = "speech_to_text"
-PATH = "services/audio/asr/transcription"
+PATH = TRANSCRIPTION.path
 
 
 def _takes_hints(model: ModelSpec) -> bool:

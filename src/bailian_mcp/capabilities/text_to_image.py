@@ -7,14 +7,22 @@ from typing import Annotated
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.capabilities.fields import Seed, largest, model_field, models_where, per_model
-from bailian_mcp.capabilities.images import check_size, parse_image_results, prompted_body
-from bailian_mcp.catalog import ImageModel
+from bailian_mcp.capabilities.images import (
+    call_for_images,
+    check_size,
+    generation_parameters,
+    messages_body,
+    parse_image_results,
+    prompt_text,
+    prompted_body,
+)
+from bailian_mcp.catalog import TEXT2IMAGE, ImageModel
 from bailian_mcp.errors import InputError
 
 NAME = "text_to_image"
-PATH = "services/aigc/text2image/image-synthesis"
+PATH = TEXT2IMAGE.path  # the endpoint of the brief's models
 
 
 def _image_model(model: catalog.ModelSpec) -> ImageModel:
@@ -24,7 +32,10 @@ def _image_model(model: catalog.ModelSpec) -> ImageModel:
 
 def _sizes(model: catalog.ModelSpec) -> str:
     image = _image_model(model)
-    return f"{image.sizes.describe()}, default {image.default_size}"
+    return f"{image.sizes.describe()}, default {image.default_size or 'chosen by the model'}"
+
+
+PROMPT_MAX = largest(NAME, lambda m: _image_model(m).prompt_max)
 
 
 class TextToImageParams(Params):
@@ -32,9 +43,9 @@ class TextToImageParams(Params):
         str,
         Field(
             min_length=1,
-            max_length=800,
-            description="What to draw (Chinese or English), up to 800 characters. Describe subject, style, "
-            "lighting and composition.",
+            max_length=PROMPT_MAX,
+            description="What to draw (Chinese or English). Describe subject, style, lighting and composition. "
+            "Each model reads at most " + per_model(NAME, lambda m: _image_model(m).prompt_max) + " characters.",
         ),
     ]
     model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
@@ -60,14 +71,16 @@ class TextToImageParams(Params):
     seed: Seed = None
 
 
-def normalize_size(model: ImageModel, size: str | None) -> str:
-    """The size to send for `model`: the default, or `size` checked against the model's rule."""
+def normalize_size(model: ImageModel, size: str | None) -> str | None:
+    """The size to send for `model`: the default (None: the model chooses), or `size` checked against its rule."""
     if size is None or not size.strip():
         return model.default_size
     return check_size(model.sizes, size, model=model.name)
 
 
 def build(params: TextToImageParams, context: BuildContext) -> Request:
+    """The request for the model's endpoint: a prompt on text2image (a task), or a text message on the messages
+    protocol (a task on image-generation, or answered at once on multimodal-generation)."""
     model = catalog.resolve_in_region(NAME, params.model, context.region, ImageModel)
     if params.n > model.n_max:
         several = models_where(NAME, lambda m: _image_model(m).n_max >= params.n)
@@ -76,8 +89,21 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
             "n", params.n, f"{model.name} makes at most {model.n_max} image per call; use {several} for up to {most}"
         )
     size = normalize_size(model, params.size)
-    body, warnings = prompted_body(params, model, context, what="the picture", size=size, n=params.n)
-    return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
+    if model.endpoint == TEXT2IMAGE:
+        body, warnings = prompted_body(params, model, context, what="the picture", size=size, n=params.n)
+        return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+    text, warnings = prompt_text(params, model, what="the picture")
+    negative = params.negative_prompt.strip() or None
+    parameters = generation_parameters(params, size=size, n=params.n, negative_prompt=negative)
+    body = messages_body(model, context, text, [], parameters, text_first=True)
+    exchange = None if model.endpoint.asynchronous else execute
+    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
+
+
+async def execute(context: ExchangeContext, request: Request) -> Outcome:
+    """A picture answered at once (the multimodal endpoint)."""
+    await context.progress(f"Generating with {request.model.name}…")
+    return await call_for_images(context, request)
 
 
 TEXT_TO_IMAGE = Capability(

@@ -20,13 +20,13 @@ from pydantic_core import PydanticCustomError
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.capabilities.fields import SEED_MAX, list_from_text, model_field, per_model
-from bailian_mcp.catalog import ModelSpec, TextModel
+from bailian_mcp.catalog import TEXT_GENERATION, ModelSpec, TextModel
 from bailian_mcp.dashscope import errors
 from bailian_mcp.errors import InputError
 from bailian_mcp.jobs.results import ErrorInfo
 
 NAME = "text_to_text"
-PATH = "services/aigc/text-generation/generation"
+PATH = TEXT_GENERATION.path
 TEXT_MODELS = [m for m in catalog.models_for(NAME) if isinstance(m, TextModel)]
 LONGEST_WRITER = max(TEXT_MODELS, key=lambda m: m.max_output_tokens)
 MAX_OUTPUT_TOKENS = LONGEST_WRITER.max_output_tokens

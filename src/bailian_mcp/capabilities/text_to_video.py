@@ -16,14 +16,14 @@ from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import Seed, model_field, per_model
 from bailian_mcp.capabilities.images import parse_size, prompted_body
-from bailian_mcp.catalog import ModelSpec, VideoModel
+from bailian_mcp.catalog import VIDEO_SYNTHESIS, ModelSpec, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
 from bailian_mcp.jobs.results import OutputFile
 
 NAME = "text_to_video"
-PATH = "services/aigc/video-generation/video-synthesis"
+PATH = VIDEO_SYNTHESIS.path
 PROMPT_MAX = 1000  # the brief's limit; the service reads the first 800 characters
 
 

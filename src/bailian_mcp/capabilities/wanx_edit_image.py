@@ -10,12 +10,12 @@ from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field
 from bailian_mcp.capabilities.images import parse_image_results
-from bailian_mcp.catalog import WanxEditModel
+from bailian_mcp.catalog import IMAGE2IMAGE, WanxEditModel
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import image_input, image_size
 
 NAME = "wanx_edit_image"
-PATH = "services/aigc/image2image/image-synthesis"
+PATH = IMAGE2IMAGE.path
 
 Function = Literal[
     "stylization_all",

@@ -64,7 +64,18 @@ class TokenPrice:
         )
 
 
-Price = UnitPrice | TokenPrice
+@dataclass(frozen=True)
+class UnknownPrice:
+    """No price the model pages give: the cost line says so, and nothing is computed."""
+
+    def describe(self) -> str:
+        return "price unknown"
+
+    def cost(self, usage: Mapping[str, Any]) -> Cost | None:
+        return None
+
+
+Price = UnitPrice | TokenPrice | UnknownPrice
 
 
 def per_image(amount: float) -> UnitPrice:
@@ -101,26 +112,51 @@ class SideRange:
         return f"W*H with each side from {self.min_side} to {self.max_side} pixels (e.g. 1024*1024, 1440*810)"
 
 
-SizeRule = FixedSizes | SideRange
+@dataclass(frozen=True)
+class PixelRange:
+    """Any `W*H` whose pixel count lies in [min_pixels, max_pixels] and whose aspect ratio is at most `max_aspect`:1
+    either way (None: any); `named` sizes (e.g. "1K") are sent as they are."""
+
+    min_pixels: int
+    max_pixels: int
+    max_aspect: float | None = None
+    named: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        text = f"W*H of {_square(self.min_pixels)} to {_square(self.max_pixels)} pixels in all"
+        if self.max_aspect is not None:
+            text += f", from 1:{self.max_aspect:g} to {self.max_aspect:g}:1"
+        return text + (f", or {' or '.join(self.named)}" if self.named else "")
+
+
+def _square(pixels: int) -> str:
+    """`1280*1280` for 1638400: a pixel count as the square that has it, when there is one."""
+    side = round(pixels**0.5)
+    return f"{side}*{side}" if side * side == pixels else str(pixels)
+
+
+SizeRule = FixedSizes | SideRange | PixelRange
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where DashScope serves a model (`{base}/services/{path}`), and whether it answers with a task (the async task
+    """Where DashScope serves a model (`{base}/{path}`), and whether it answers with a task (the async task
     protocol: submit, then poll `/tasks/{id}`) or within the exchange itself."""
 
     path: str
     asynchronous: bool
 
 
-TEXT2IMAGE = Endpoint("aigc/text2image/image-synthesis", asynchronous=True)
-IMAGE2IMAGE = Endpoint("aigc/image2image/image-synthesis", asynchronous=True)
-IMAGE_GENERATION = Endpoint("aigc/image-generation/generation", asynchronous=True)  # the messages protocol, as a task
-MULTIMODAL_GENERATION = Endpoint("aigc/multimodal-generation/generation", asynchronous=False)
-TEXT_GENERATION = Endpoint("aigc/text-generation/generation", asynchronous=False)
-VIDEO_SYNTHESIS = Endpoint("aigc/video-generation/video-synthesis", asynchronous=True)
-KEYFRAME_VIDEO_SYNTHESIS = Endpoint("aigc/image2video/video-synthesis", asynchronous=True)
-TRANSCRIPTION = Endpoint("audio/asr/transcription", asynchronous=True)
+TEXT2IMAGE = Endpoint("services/aigc/text2image/image-synthesis", asynchronous=True)
+IMAGE2IMAGE = Endpoint("services/aigc/image2image/image-synthesis", asynchronous=True)
+IMAGE_GENERATION = Endpoint(
+    "services/aigc/image-generation/generation", asynchronous=True
+)  # the messages protocol, as a task
+MULTIMODAL_GENERATION = Endpoint("services/aigc/multimodal-generation/generation", asynchronous=False)
+TEXT_GENERATION = Endpoint("services/aigc/text-generation/generation", asynchronous=False)
+VIDEO_SYNTHESIS = Endpoint("services/aigc/video-generation/video-synthesis", asynchronous=True)
+KEYFRAME_VIDEO_SYNTHESIS = Endpoint("services/aigc/image2video/video-synthesis", asynchronous=True)
+TRANSCRIPTION = Endpoint("services/audio/asr/transcription", asynchronous=True)
 SPEECH_SYNTHESIS = Endpoint("/api-ws/v1/inference", asynchronous=False)  # the WebSocket service, not under services/
 
 
@@ -156,7 +192,7 @@ class ImageModel(ModelSpec):
     prompt_max: int = 800  # the service truncates longer prompts to this
     negative_prompt_max: int = 500
     sizes: SizeRule = SideRange(512, 1440)
-    default_size: str = "1024*1024"
+    default_size: str | None = "1024*1024"  # None: the model chooses (no size is sent)
     n_max: int = 4
 
 
@@ -185,13 +221,16 @@ class TextModel(ModelSpec):
 
 @dataclass(frozen=True, kw_only=True)
 class ImageEditModel(ModelSpec):
-    """qwen-image-edit family (synchronous multimodal endpoint)."""
+    """An image editor taking images and an instruction: on the multimodal endpoint (qwen-image-edit family, one
+    answer), the messages protocol as a task (wan2.6-image), or image2image with `input.images` (wan2.5-i2i)."""
 
     endpoint: Endpoint = MULTIMODAL_GENERATION
+    prompt_max: int = 800  # the service truncates a longer instruction to this
     max_images: int = 1
     n_max: int = 1
-    custom_size: bool = False  # accepts `size` (each side 512-2048) and `prompt_extend`
+    sizes: SizeRule | None = None  # the output sizes it takes (and with them `prompt_extend`); None: neither
     input_images: InputImageRule = InputImageRule(384, 3072)
+    text_first: bool = False  # the messages protocol: the instruction before the images (else after them)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,9 +6,13 @@ YUV 4:2:0 samples, so a still picture is shown exactly without any entropy codin
 picture is a P picture whose macroblocks are all skipped, i.e. a copy of the previous one. The
 result is a decodable, still video of exactly ``width*height`` (multiples of 16), ``fps``
 frames a second for ``seconds`` — any player or ``ffprobe`` reads it — at about 1.4 MB for a
-1280*720 key frame, whatever its length. The MP4 is ``ftyp`` + ``moov`` (``mvhd`` with the
-duration, one ``avc1`` video track whose ``tkhd`` has the size) + ``mdat``, with the index
-first ("fast start").
+1280*720 key frame and 3.1 MB for 1920*1088, whatever its length: a skipped picture costs a few
+bytes and an ``stsz`` entry, so a 15-second 1080P clip is written in about 0.2 s. A visible size
+that is not whole macroblocks (``1920*1080``) is coded at the next multiple of 16 and cropped
+(``frame_cropping`` in the SPS; ``display`` of `write_mp4`). The level is the lowest that holds
+the picture (3.1 up to 1280*720, 4.0 up to 1920*1088, then 5.0/5.1). The MP4 is ``ftyp`` +
+``moov`` (``mvhd`` with the duration, one ``avc1`` video track whose ``tkhd`` has the visible
+size) + ``mdat``, with the index first ("fast start").
 """
 
 from __future__ import annotations
@@ -21,8 +25,16 @@ _EMULATION = re.compile(rb"\x00\x00(?=[\x00-\x03])")
 _I_PCM = 25
 """``mb_type`` of an I_PCM macroblock in an I slice."""
 _LOG2_MAX_FRAME_NUM = 8
-_PROFILE, _CONSTRAINTS, _LEVEL = 66, 0xC0, 31
-"""Baseline with constraint_set0/1 (Constrained Baseline), level 3.1."""
+_PROFILE, _CONSTRAINTS = 66, 0xC0
+"""Baseline with constraint_set0/1 (Constrained Baseline)."""
+_LEVELS = ((3600, 31), (8192, 40), (22080, 50), (36864, 51))
+"""(MaxFS in macroblocks, level_idc): the lowest level whose frame size holds the picture."""
+
+
+def level_for(width: int, height: int) -> int:
+    """``level_idc`` of the lowest level whose maximum frame size holds a ``width*height`` picture."""
+    macroblocks = -(-width // 16) * -(-height // 16)
+    return next((level for limit, level in _LEVELS if macroblocks <= limit), _LEVELS[-1][1])
 
 
 class _Bits:
@@ -71,11 +83,13 @@ def _nal(header: int, rbsp: bytes) -> bytes:
     return bytes([header]) + _EMULATION.sub(b"\x00\x00\x03", rbsp)
 
 
-def sequence_parameter_set(width: int, height: int) -> bytes:
+def sequence_parameter_set(width: int, height: int, crop: tuple[int, int] = (0, 0)) -> bytes:
+    """The SPS of a ``width*height`` coded picture (whole macroblocks) showing all but ``crop``
+    (right, bottom; even numbers of pixels)."""
     bits = _Bits()
     bits.u(_PROFILE, 8)
     bits.u(_CONSTRAINTS, 8)
-    bits.u(_LEVEL, 8)
+    bits.u(level_for(width, height), 8)
     bits.ue(0)  # seq_parameter_set_id
     bits.ue(_LOG2_MAX_FRAME_NUM - 4)
     bits.ue(2)  # pic_order_cnt_type: output order = decoding order
@@ -85,7 +99,11 @@ def sequence_parameter_set(width: int, height: int) -> bytes:
     bits.ue(height // 16 - 1)
     bits.u(1, 1)  # frame_mbs_only_flag
     bits.u(1, 1)  # direct_8x8_inference_flag
-    bits.u(0, 1)  # frame_cropping_flag
+    right, bottom = crop
+    bits.u(1 if right or bottom else 0, 1)  # frame_cropping_flag
+    if right or bottom:  # in units of 2 pixels (4:2:0, frames only)
+        for offset in (0, right // 2, 0, bottom // 2):  # left, right, top, bottom
+            bits.ue(offset)
     bits.u(0, 1)  # vui_parameters_present_flag
     return _nal(0x67, bits.trailing())
 
@@ -169,7 +187,9 @@ def _full_box(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
 _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 
 
-def _moov(width: int, height: int, sps: bytes, pps: bytes, sizes: list[int], fps: int, mdat_offset: int) -> bytes:
+def _moov(
+    width: int, height: int, sps: bytes, pps: bytes, sizes: list[int], fps: int, mdat_offset: int, level: int
+) -> bytes:
     movie_scale, track_scale, delta = 1000, fps * 512, 512
     frames = len(sizes)
     movie_duration = frames * movie_scale // fps
@@ -184,7 +204,7 @@ def _moov(width: int, height: int, sps: bytes, pps: bytes, sizes: list[int], fps
     mdhd = _full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, track_scale, frames * delta, 0x55C4, 0))
     hdlr = _full_box(b"hdlr", 0, 0, struct.pack(">I", 0), b"vide", bytes(12), b"VideoHandler\x00")
     avcc = _box(
-        b"avcC", bytes([1, _PROFILE, _CONSTRAINTS, _LEVEL, 0xFF, 0xE1]), struct.pack(">H", len(sps)), sps,
+        b"avcC", bytes([1, _PROFILE, _CONSTRAINTS, level, 0xFF, 0xE1]), struct.pack(">H", len(sps)), sps,
         bytes([1]), struct.pack(">H", len(pps)), pps,
     )  # fmt: skip
     avc1 = _box(
@@ -205,18 +225,34 @@ def _moov(width: int, height: int, sps: bytes, pps: bytes, sizes: list[int], fps
     return _box(b"moov", mvhd, _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, minf)))
 
 
-def write_mp4(width: int, height: int, macroblocks: Iterable[bytes], seconds: int = 5, fps: int = 30) -> bytes:
-    """An MP4 showing one picture (its I_PCM macroblocks in raster order) for ``seconds``."""
+def write_mp4(
+    width: int,
+    height: int,
+    macroblocks: Iterable[bytes],
+    seconds: int = 5,
+    fps: int = 30,
+    *,
+    display: tuple[int, int] | None = None,
+) -> bytes:
+    """An MP4 showing one picture (its I_PCM macroblocks in raster order) for ``seconds``.
+
+    ``width*height`` is the coded size (whole macroblocks); ``display``, the visible size when
+    smaller (even sides, less than a macroblock smaller), is what the file states and shows."""
     if width % 16 or height % 16:
         raise ValueError("width and height must be multiples of 16")
-    sps, pps = sequence_parameter_set(width, height), picture_parameter_set()
+    shown_width, shown_height = display or (width, height)
+    crop = (width - shown_width, height - shown_height)
+    if not all(0 <= cut < 16 and cut % 2 == 0 for cut in crop):
+        raise ValueError("the display size must be even and within the last macroblock of the coded size")
+    sps, pps = sequence_parameter_set(width, height, crop), picture_parameter_set()
     count = (width // 16) * (height // 16)
     pictures = [idr_slice(macroblocks)] + [skipped_slice(n, count) for n in range(1, seconds * fps)]
     samples = [struct.pack(">I", len(nal)) + nal for nal in pictures]
     sizes = [len(sample) for sample in samples]
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 512), b"isomiso2avc1mp41")
-    placeholder = _moov(width, height, sps, pps, sizes, fps, 0)
+    level = level_for(width, height)
+    placeholder = _moov(shown_width, shown_height, sps, pps, sizes, fps, 0, level)
     offset = len(ftyp) + len(placeholder) + 8
-    moov = _moov(width, height, sps, pps, sizes, fps, offset)
+    moov = _moov(shown_width, shown_height, sps, pps, sizes, fps, offset, level)
     mdat = _box(b"mdat", *samples)
     return ftyp + moov + mdat

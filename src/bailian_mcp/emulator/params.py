@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -60,6 +61,50 @@ def free_size(value: object, default: str, low: int, high: int) -> tuple[int, in
             f"[{low}, {high}], e.g. '1024*1024', got {value!r}"
         )
     return int(match.group(1)), int(match.group(2))
+
+
+def present(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters without explicit ``null``s: the 1.x SDK sends ``"n": null`` for an argument passed
+    as ``None`` (``ImageGeneration``, ``MultiModalConversation``), and the service treats it as absent."""
+    return {name: value for name, value in parameters.items() if value is not None}
+
+
+def _ratio_text(max_ratio: int) -> str:
+    return f"[1:{max_ratio}, {max_ratio}:1]"
+
+
+def area_size(
+    value: object, default: str, low: int, high: int, max_ratio: int | None = None, example: str = ""
+) -> tuple[int, int]:
+    """A ``"W*H"`` size whose total pixels are within [low*low, high*high] and, with ``max_ratio``,
+    whose aspect ratio is within [1:max_ratio, max_ratio:1]."""
+    text = default if value is None else value
+    match = re.fullmatch(r"(\d+)\*(\d+)", text) if isinstance(text, str) else None
+    if match is not None:
+        width, height = int(match.group(1)), int(match.group(2))
+        area_ok = width > 0 and height > 0 and low * low <= width * height <= high * high
+        if area_ok and (max_ratio is None or max(width, height) <= max_ratio * min(width, height)):
+            return width, height
+    ratio = "" if max_ratio is None else f" and the aspect ratio in {_ratio_text(max_ratio)}"
+    raise invalid_parameter(
+        f"The size is not match the allowed size: total pixels must be in [{low}*{low}, {high}*{high}]{ratio}, "
+        f"e.g. '{example or default}', got {value!r}"
+    )
+
+
+def multiple_of_16(side: float) -> int:
+    """The nearest multiple of 16 (at least 16); halves round to even, as ``1033*1032`` becomes ``1040*1024``."""
+    return max(16, round(side / 16) * 16)
+
+
+def fit_area(width: int, height: int, side: int, max_ratio: int | None = None) -> tuple[int, int]:
+    """About ``side * side`` pixels with the aspect ratio of ``width*height`` (brought within
+    [1:max_ratio, max_ratio:1]), each side a multiple of 16."""
+    ratio = width / height
+    if max_ratio is not None:
+        ratio = min(max(ratio, 1 / max_ratio), max_ratio)
+    out_width = side * math.sqrt(ratio)
+    return multiple_of_16(out_width), multiple_of_16(side * side / out_width)
 
 
 def listed_size(value: object, default: str, sizes: tuple[str, ...], also: tuple[str, ...] = ()) -> tuple[int, int]:

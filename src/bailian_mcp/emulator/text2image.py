@@ -1,22 +1,30 @@
 """Text-to-image (protocol §3): ``POST /api/v1/services/aigc/text2image/image-synthesis``, async only.
 
-Models and their rules:
+Models and their rules (`MODELS`: the models of the brief; `LINEUP_MODELS`: the 2026 lineup):
 
 * ``wan2.2-t2i-flash``, ``wan2.2-t2i-plus``, ``wanx2.1-t2i-turbo``, ``wanx2.1-t2i-plus`` (also the
   international ``wan2.1-t2i-turbo`` / ``wan2.1-t2i-plus``), ``wanx2.0-t2i-turbo``: ``size`` is
   ``"W*H"`` with each side in [512, 1440] (default ``1024*1024``); ``n`` 1-4 (default 4); prompts
   beyond 500 characters (800 for wanx2.0) are truncated.
+* ``wan2.5-t2i-preview``: ``size`` ``"W*H"`` with total pixels in [1280*1280, 1440*1440] and an
+  aspect ratio within [1:4, 4:1] (e.g. ``768*2700``; default ``1280*1280``); ``n`` 1-4 (default 4);
+  prompts beyond 2000 characters are truncated (negative prompts beyond 500: the emulator does not
+  use them).
 * ``qwen-image``, ``qwen-image-plus``: ``size`` one of ``1664*928`` (default), ``1472*1104``,
   ``1328*1328``, ``1104*1472``, ``928*1664`` (the 2025 spellings ``1472*1140`` / ``1140*1472`` are
   accepted too); ``n`` must be 1; prompts beyond 800 characters are truncated; no ``task_metrics``.
+  (Only these two qwen models take the async endpoint; qwen-image-max and later are synchronous,
+  see `image_edit` and `image_generation`.)
 * ``wanx-v1`` (legacy, so the recorded exchange replays): sizes ``1024*1024``, ``720*1280``,
   ``1280*720``; ``n`` 1-4 (default 4); ``style`` from the documented list; results carry only ``url``.
 
 All models: ``seed`` in [0, 2147483647] (image *i* uses ``seed + i``; without one, a seed derived
 from the prompt); ``prompt_extend`` (default true, not for wanx-v1) adds a deterministic
 ``actual_prompt`` rewrite to each result; ``watermark`` (default false) must be boolean;
-``negative_prompt`` may sit in ``input`` or ``parameters``; unknown parameters are ignored.
-Violations are refused at submission with 400 ``InvalidParameter``.
+``negative_prompt`` may sit in ``input`` or ``parameters``; a parameter sent as ``null`` counts as
+absent; unknown parameters are ignored. Violations are refused at submission with 400
+``InvalidParameter``. Models the endpoint does not serve (wan2.6-t2i, qwen-image-max, … — which
+the v2 SDK's ``images`` resource sends here) get 400 ``Model not exist.``.
 
 Test triggers — put one of these anywhere in ``input.prompt``:
 
@@ -43,7 +51,7 @@ from typing import Any
 from .envelope import ServiceError, invalid_parameter
 from .gateway import ServiceCall
 from .images import render_png
-from .params import flag, free_size, is_int, listed_size, optional_text, required_text
+from .params import area_size, flag, free_size, is_int, listed_size, optional_text, present, required_text
 from .params import seed as seed_parameter
 from .task_api import submit_route
 from .tasks import ResultFile, Success, TaskFailure
@@ -92,6 +100,10 @@ class _Rules:
     """Whether ``prompt_extend`` exists; results then carry ``orig_prompt``/``actual_prompt``."""
     reports_metrics: bool = True
     styles: frozenset[str] = frozenset()
+    area: tuple[int, int] | None = None
+    """With no ``sizes``: total pixels within [low*low, high*high] instead of each side in `SIDE_RANGE`."""
+    max_ratio: int | None = None
+    """With ``area``: the aspect ratio must be within [1:max_ratio, max_ratio:1]."""
 
 
 _WAN = _Rules(prompt_limit=500, default_size="1024*1024")
@@ -113,6 +125,8 @@ _WANX_V1 = _Rules(
     styles=_STYLES,
 )
 
+_WAN25 = _Rules(prompt_limit=2000, default_size="1280*1280", area=(1280, 1440), max_ratio=4)
+
 MODELS: Mapping[str, _Rules] = {
     "wan2.2-t2i-flash": _WAN,
     "wan2.2-t2i-plus": _WAN,
@@ -125,6 +139,16 @@ MODELS: Mapping[str, _Rules] = {
     "qwen-image-plus": _QWEN,
     "wanx-v1": _WANX_V1,
 }
+"""The models of the brief (mid-2025)."""
+
+LINEUP_MODELS: Mapping[str, _Rules] = {"wan2.5-t2i-preview": _WAN25}
+"""The 2026 lineup's models on this endpoint."""
+
+ALL_MODELS: Mapping[str, _Rules] = {**MODELS, **LINEUP_MODELS}
+
+QWEN_SIZES = _QWEN.sizes
+QWEN_ALSO_ACCEPTED = _QWEN.also_accepted
+QWEN_DEFAULT_SIZE = _QWEN.default_size
 
 
 def extend_prompt(prompt: str) -> str:
@@ -181,20 +205,22 @@ class ImageJob:
 
 
 def parse_size(rules: _Rules, value: object) -> tuple[int, int]:
-    """The requested size: from the model's list, or any W*H within `SIDE_RANGE`."""
+    """The requested size: from the model's list, within the model's pixel area, or any W*H within `SIDE_RANGE`."""
     if rules.sizes:
         return listed_size(value, rules.default_size, rules.sizes, rules.also_accepted)
+    if rules.area is not None:
+        return area_size(value, rules.default_size, *rules.area, rules.max_ratio)
     return free_size(value, rules.default_size, *SIDE_RANGE)
 
 
 class Text2Image:
     """The `TaskKind` of the text-to-image endpoint."""
 
-    models = MODELS
+    models = ALL_MODELS
 
     def plan(self, call: ServiceCall) -> ImageJob:
-        rules = MODELS[call.model]
-        params = call.parameters
+        rules = ALL_MODELS[call.model]
+        params = present(call.parameters)
         prompt = required_text(call.input, "prompt")
         optional_text({**params, **call.input}, "negative_prompt")
         width, height = parse_size(rules, params.get("size"))
