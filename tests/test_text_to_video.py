@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from bailian_mcp.capabilities.base import BuildContext, parse_params
-from bailian_mcp.capabilities.text_to_video import PATH, TEXT_TO_VIDEO, TextToVideoParams, build, parse
+from bailian_mcp.capabilities.text_to_video import PATH, PROMPT_MAX, TEXT_TO_VIDEO, TextToVideoParams, build
+from bailian_mcp.capabilities.videos import parse_video as parse
 from bailian_mcp.catalog import VIDEO_480P, VIDEO_720P, VideoModel, resolve
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.errors import InputError
@@ -147,10 +148,25 @@ def test_every_documented_size_is_accepted_for_turbo(resolution: str) -> None:
     assert body_for(prompt="p", model="wan2.1-t2v-turbo", resolution=resolution)["parameters"]["size"] == resolution
 
 
-@pytest.mark.parametrize("resolution", ["720P", "big", "1280*", ""])
-def test_a_resolution_that_is_not_w_by_h_is_refused(resolution: str) -> None:
+@pytest.mark.parametrize("resolution", ["big", "1280*", "720"])
+def test_a_resolution_that_is_neither_w_by_h_nor_a_tier_is_refused(resolution: str) -> None:
     error = rejection(prompt="p", resolution=resolution)
     assert error.param == "resolution" and "W*H" in str(error)
+
+
+@pytest.mark.parametrize(("resolution", "ratio", "size"), [("720P", None, "1280*720"), ("480p", "9:16", "480*832")])
+def test_a_tier_and_ratio_are_the_size_they_name(resolution: str, ratio: str | None, size: str) -> None:
+    parameters = body_for(prompt="p", model="wan2.1-t2v-turbo", resolution=resolution, ratio=ratio)["parameters"]
+    assert parameters["size"] == size
+
+
+def test_a_blank_resolution_is_the_models_default() -> None:
+    assert body_for(prompt="p", resolution="")["parameters"]["size"] == "720*1280"
+
+
+def test_a_tier_the_model_lacks_is_refused_with_its_sizes() -> None:
+    error = rejection(prompt="p", model="wan2.1-t2v-plus", resolution="480P")
+    assert error.param == "resolution" and "1280*720" in str(error)
 
 
 # ---------------------------------------------------------------------- duration, fps, prompt
@@ -185,9 +201,9 @@ def test_an_800_character_prompt_has_no_warning() -> None:
     assert build(TextToVideoParams(prompt="日" * 800), BEIJING).warnings == ()
 
 
-def test_a_prompt_over_the_briefs_1000_characters_is_refused_by_the_params_model() -> None:
+def test_a_prompt_longer_than_any_model_reads_is_refused_by_the_params_model() -> None:
     with pytest.raises(InputError) as caught:
-        parse_params(TextToVideoParams, {"prompt": "日" * 1001})
+        parse_params(TextToVideoParams, {"prompt": "日" * (PROMPT_MAX + 1)})
     assert caught.value.param == "prompt"
 
 

@@ -182,7 +182,31 @@ def image_input(value: str, rule: InputImageRule, roots: Sequence[Path], *, para
 
 
 def audio_input(value: str, roots: Sequence[Path], *, param: str) -> str | LocalFile:
-    """An audio input: an http(s)/oss URL as is, or a local file (checked) to upload."""
+    """A recording to transcribe: an http(s)/oss URL as is, or a local audio or video file (checked) to upload."""
+    return media_input(
+        value,
+        roots,
+        param=param,
+        suffixes=AUDIO_SUFFIXES,
+        max_bytes=MAX_AUDIO_BYTES,
+        what=f"an audio or video file DashScope transcribes ({', '.join(sorted(AUDIO_SUFFIXES))})",
+        no_data_uri="DashScope's transcription takes URLs or files, not data: URIs; save the audio to a file and "
+        "pass its path",
+    )
+
+
+def media_input(
+    value: str,
+    roots: Sequence[Path],
+    *,
+    param: str,
+    suffixes: frozenset[str],
+    max_bytes: int,
+    what: str,
+    no_data_uri: str | None = None,
+) -> str | LocalFile:
+    """An audio or video input: an http(s)/oss URL as is, or a local file of one of `suffixes`, at most `max_bytes`
+    (checked, hashed) to upload. data: URIs are refused: DashScope takes audio and clips by URL."""
     text = value.strip()
     lowered = text.lower()
     if lowered.startswith(("http://", "https://")):
@@ -190,22 +214,20 @@ def audio_input(value: str, roots: Sequence[Path], *, param: str) -> str | Local
     if lowered.startswith("oss://"):
         return "oss://" + text[6:]
     if lowered.startswith("data:"):
-        raise InputError(
-            param,
-            value,
-            "DashScope's transcription takes URLs or files, not data: URIs; save the audio to a file and pass its path",
-        )
+        raise InputError(param, value, no_data_uri or f"give {what} as a URL or a local file, not a data: URI")
     path = confine(text, roots, param=param)
-    if path.suffix.lower() not in AUDIO_SUFFIXES:
-        raise InputError(
-            param, value, f"not an audio or video file DashScope transcribes ({', '.join(sorted(AUDIO_SUFFIXES))})"
-        )
+    if path.suffix.lower() not in suffixes:
+        raise InputError(param, value, f"this is not {what}")
     size = path.stat().st_size
-    if size == 0 or size > MAX_AUDIO_BYTES:
-        raise InputError(param, value, f"the file has {size} bytes; allowed: 1 byte to 2 GB")
+    if size == 0 or size > max_bytes:
+        raise InputError(param, value, f"the file has {size} bytes; allowed: 1 byte to {_megabytes(max_bytes)}")
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return LocalFile(path=path, sha256=digest.hexdigest(), size=size, mime_type=mime)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**3:g} GB" if size >= 1024**3 else f"{size / 1024**2:g} MB"

@@ -1,43 +1,46 @@
-"""Text-to-video with Wanxiang 2.1 (the brief's wan2.1-t2v-* names; Beijing sends wanx2.1-t2v-*).
+"""Text-to-video with Wanxiang 2.1-2.7 (the brief's wan2.1-t2v-* names; Beijing sends wanx2.1-t2v-*).
 
-The brief offers `resolution`; the service calls it `parameters.size` and accepts only a
-fixed set per model. A size it would refuse (the brief lists 480*854, 960*544, 1024*576)
-gets an error naming the nearest size that works.
+The brief offers `resolution`; the service calls it `parameters.size` (W*H, one of the model's sizes) on the
+2.1-2.6 models, and `resolution` (a tier) plus `ratio` on wan2.7. `resolution` takes either spelling for either
+kind of model. A size the service would refuse gets an error naming the nearest size that works; a duration a
+model lacks, the models that make it.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
-from bailian_mcp.capabilities.fields import Seed, model_field, per_model
-from bailian_mcp.capabilities.images import parse_size, prompted_body
+from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field, per_model
+from bailian_mcp.capabilities.images import prompt_text
+from bailian_mcp.capabilities.videos import (
+    check_duration,
+    driving_audio,
+    duration_field,
+    frame_parameters,
+    multi_shot_field,
+    parse_video,
+    shot_type,
+    takes,
+    video_body,
+    video_model,
+)
 from bailian_mcp.catalog import VIDEO_SYNTHESIS, ModelSpec, VideoModel
-from bailian_mcp.dashscope.client import TaskSnapshot
-from bailian_mcp.dashscope.protocol import url_expiry
-from bailian_mcp.errors import InputError
-from bailian_mcp.jobs.results import OutputFile
 
 NAME = "text_to_video"
 PATH = VIDEO_SYNTHESIS.path
-PROMPT_MAX = 1000  # the brief's limit; the service reads the first 800 characters
+BRIEF_PROMPT_MAX = 1000  # the brief's limit for its models
+PROMPT_MAX = max(BRIEF_PROMPT_MAX, largest(NAME, lambda m: video_model(m).prompt_max))
 
 
-def _video_model(model: ModelSpec) -> VideoModel:
-    assert isinstance(model, VideoModel)
-    return model
-
-
-def _sizes(model: ModelSpec) -> str:
-    return ", ".join(_video_model(model).sizes)
-
-
-def _durations(model: ModelSpec) -> str:
-    return " or ".join(map(str, _video_model(model).durations))
+def _frames(model: ModelSpec) -> str:
+    video = video_model(model)
+    if video.resolutions:
+        return f"{', '.join(video.resolutions)} in the ratios {', '.join(video.ratios)}"
+    return ", ".join(video.sizes)
 
 
 class TextToVideoParams(Params):
@@ -46,84 +49,79 @@ class TextToVideoParams(Params):
         Field(
             min_length=1,
             max_length=PROMPT_MAX,
-            description="What happens in the clip: subject, action, scene, camera movement, style. The service "
-            "reads the first 800 characters.",
+            description="What happens in the clip: subject, action, scene, camera movement, style. Each model reads "
+            "at most " + per_model(NAME, lambda m: video_model(m).prompt_max) + " characters.",
         ),
     ]
     model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     negative_prompt: Annotated[str, Field(max_length=500, description="What to keep out, up to 500 characters.")] = ""
-    resolution: Annotated[str, Field(description="Frame size W*H: " + per_model(NAME, _sizes) + ".")] = "720*1280"
+    resolution: Annotated[
+        str | None,
+        Field(
+            description="Frame size, as W*H (e.g. 1280*720) or a tier (720P, 1080P, with ratio): "
+            + per_model(NAME, _frames)
+            + ". Default: the model's ("
+            + per_model(NAME, lambda m: video_model(m).default_size or video_model(m).default_resolution)
+            + ").",
+        ),
+    ] = None
+    ratio: Annotated[
+        str | None,
+        Field(description="Aspect ratio with a tier resolution: 16:9 (default), 9:16, 1:1, 4:3, 3:4."),
+    ] = None
     # Any length the brief offers passes the schema, so that a length a model lacks is refused by `build` with
-    # the lengths it makes.
-    duration: Annotated[
-        int, Field(ge=1, le=60, description="Seconds of video: " + per_model(NAME, _durations) + ".")
-    ] = 5
+    # the lengths it makes and the models that make the one asked for.
+    duration: Annotated[int, duration_field(NAME)] = 5
+    audio: Annotated[
+        str | None,
+        Field(
+            description=f"{takes(NAME, lambda m: m.driving_audio)} only: an audio track (WAV or MP3 URL or local "
+            "file) for the clip to follow; without it these models make their own sound."
+        ),
+        FileInput(),
+    ] = None
+    multi_shot: Annotated[bool | None, multi_shot_field(NAME)] = None
     prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt.")] = True
     watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
     seed: Seed = None
 
 
-def nearest_size(width: int, height: int, sizes: tuple[str, ...]) -> str:
-    """The allowed size closest in shape and pixel count together (log ratios, added)."""
-
-    def distance(size: str) -> float:
-        w, h = (int(side) for side in size.split("*"))
-        return abs(math.log((w / h) / (width / height))) + abs(math.log((w * h) / (width * height)))
-
-    return min(sizes, key=distance)
-
-
 def build(params: TextToVideoParams, context: BuildContext) -> Request:
     model = catalog.resolve_in_region(NAME, params.model, context.region, VideoModel)
-    allowed = ", ".join(model.sizes)
-    width, height = parse_size(params.resolution, param="resolution", allowed=f"{model.name} makes {allowed}")
-    size = f"{width}*{height}"
-    if size not in model.sizes:
-        hint = nearest_size(width, height, model.sizes) if width and height else model.sizes[0]
-        raise InputError("resolution", params.resolution, f"{model.name} makes only {allowed}; the nearest is {hint}")
-    if params.duration not in model.durations:
-        raise InputError(
-            "duration",
-            params.duration,
-            f"{model.name} makes {' or '.join(map(str, model.durations))}-second clips only",
-        )
-    body, warnings = prompted_body(params, model, context, what="the clip", size=size, duration=params.duration)
-    return Request(model=model, path=PATH, body=body, warnings=tuple(warnings))
-
-
-def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
-    url = snapshot.output.get("video_url")
-    if not url:
-        return []
-    duration = snapshot.usage.get("video_duration")
-    return [
-        OutputFile(
-            index=0,
-            kind="video",
-            url=url,
-            url_expires_at=url_expiry(url, snapshot.output.get("end_time")),
-            orig_prompt=snapshot.output.get("orig_prompt"),
-            actual_prompt=snapshot.output.get("actual_prompt"),
-            duration_seconds=float(duration) if isinstance(duration, int | float) else None,
-        )
-    ]
+    frame = frame_parameters(model, params.resolution, params.ratio, NAME)
+    duration = check_duration(model, params.duration, NAME)
+    audio = driving_audio(model, params.audio, context, NAME)
+    shots = shot_type(model, params.multi_shot, params.prompt_extend, NAME)
+    text, warnings = prompt_text(params, model, what="the clip")
+    body_input = {"prompt": text, "negative_prompt": params.negative_prompt.strip() or None, "audio_url": audio}
+    parameters = {
+        **frame,
+        "duration": duration,
+        "shot_type": shots,
+        "prompt_extend": params.prompt_extend,
+        "watermark": params.watermark,
+        "seed": params.seed,
+    }
+    body = video_body(model, context, body_input, parameters)
+    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
 
 
 TEXT_TO_VIDEO = Capability(
     name=NAME,
     title="Text to video",
     summary=(
-        "Generate a 5-second MP4 clip from a prompt (Wanxiang 2.1 turbo/plus). Takes minutes. Costs per second "
-        "of video."
+        "Generate an MP4 clip from a prompt (Wanxiang 2.1-2.7: up to 15 s, with sound and multi-shot on the "
+        "newest). Takes minutes. Costs per second of video."
     ),
     description=(
-        "Generate a 5-second video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1. Videos take minutes, "
-        "longer than a call usually waits: expect a job to follow until it is done; then the MP4 is saved locally "
-        "and its URL returned. Costs money per second of video."
+        "Generate a video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1 to 2.7: 5-second silent clips "
+        "on 2.1/2.2, up to 10 s with sound on 2.5, 2-15 s with sound (and multi-shot stories) on 2.6 and 2.7. "
+        "Videos take minutes, longer than a call usually waits: expect a job to follow until it is done; then "
+        "the MP4 is saved locally and its URL returned. Costs money per second of video."
     ),
     params_model=TextToVideoParams,
     build=build,
-    parse=parse,
+    parse=parse_video,
     file_suffix=".mp4",
     command="text2video",
     group="video",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bailian_mcp.jobs.results import Cost
 
@@ -75,7 +75,45 @@ class UnknownPrice:
         return None
 
 
-Price = UnitPrice | TokenPrice | UnknownPrice
+@dataclass(frozen=True)
+class VideoPrice:
+    """A price per second of video by resolution tier (`per_second`: "480P" -> CNY), read from DashScope's usage:
+    the seconds billed (`duration`, or `video_duration` on older models) and the tier (`SR`, or the size)."""
+
+    per_second: Mapping[str, float]
+    currency: str = "CNY"
+
+    def describe(self) -> str:
+        return ", ".join(f"{amount:g} {self.currency}/second at {tier}" for tier, amount in self.per_second.items())
+
+    def cost(self, usage: Mapping[str, Any]) -> Cost | None:
+        seconds = next(
+            (v for k in ("duration", "video_duration") if isinstance(v := usage.get(k), int | float) and v), None
+        )
+        if seconds is None or isinstance(seconds, bool):
+            return None
+        tier = self._tier(usage)
+        if tier is None:
+            return None
+        amount = self.per_second[tier]
+        return Cost(
+            amount=round(seconds * amount, 6),
+            currency=self.currency,
+            basis=f"{seconds:g} second{'' if seconds == 1 else 's'} × {amount:g} {self.currency}/second at {tier}",
+        )
+
+    def _tier(self, usage: Mapping[str, Any]) -> str | None:
+        if len(self.per_second) == 1:
+            return next(iter(self.per_second))
+        resolution = usage.get("SR")
+        if isinstance(resolution, int) and f"{resolution}P" in self.per_second:
+            return f"{resolution}P"
+        size = usage.get("size") or usage.get("video_ratio")
+        tier = next((t for (t, _), s in {**VIDEO_SIZES, **WAN27_VIDEO_SIZES}.items() if s == size), None)
+        return tier if tier in self.per_second else None
+
+
+Price = UnitPrice | TokenPrice | UnknownPrice | VideoPrice
 
 
 def per_image(amount: float) -> UnitPrice:
@@ -245,14 +283,53 @@ class WanxEditModel(ModelSpec):
 
 VIDEO_480P = ("832*480", "480*832", "624*624")
 VIDEO_720P = ("1280*720", "720*1280", "960*960", "1088*832", "832*1088")
+VIDEO_1080P = ("1920*1080", "1080*1920", "1440*1440", "1632*1248", "1248*1632")
+RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
+# (tier, ratio) -> W*H, as the text-to-video pages list them (2.1-2.6), and as the 2.7 pages do (their 4:3 differs).
+VIDEO_SIZES: Mapping[tuple[str, str], str] = {
+    (tier, ratio): size
+    for tier, sizes in (("480P", VIDEO_480P), ("720P", VIDEO_720P), ("1080P", VIDEO_1080P))
+    for ratio, size in zip(RATIOS, sizes, strict=False)
+}
+WAN27_VIDEO_SIZES: Mapping[tuple[str, str], str] = {
+    **{key: size for key, size in VIDEO_SIZES.items() if key[0] != "480P"},
+    ("720P", "4:3"): "1104*832",
+    ("720P", "3:4"): "832*1104",
+    ("1080P", "4:3"): "1648*1248",
+    ("1080P", "3:4"): "1248*1648",
+}
+
+VideoInputs = Literal["prompt", "img_url", "media", "frames", "reference_urls"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class VideoModel(ModelSpec):
+    """A video model. `inputs` is the shape of its request: a prompt alone, a first frame as `img_url`, `media`
+    items (wan2.7: frames, driving audio, references), `first_frame_url`/`last_frame_url` (keyframes), or
+    `reference_urls`. It takes `parameters.size` (W*H, one of `sizes`) unless it lists `resolutions` (tiers, with
+    `ratios` where it also takes `parameters.ratio`)."""
+
     endpoint: Endpoint = VIDEO_SYNTHESIS
+    inputs: VideoInputs = "prompt"
     sizes: tuple[str, ...] = VIDEO_720P
+    default_size: str = "1280*720"
+    resolutions: tuple[str, ...] = ()
+    default_resolution: str = ""
+    ratios: tuple[str, ...] = ()
     durations: tuple[int, ...] = (5,)
     prompt_max: int = 800
+    driving_audio: bool = False  # takes an audio track to follow (lip-sync, rhythm)
+    last_frame: bool = False  # takes a last frame as well as a first (keyframes)
+    multi_shot: bool = False  # takes shot_type single/multi
+    reference_images: int = 0  # at most this many reference images
+    reference_videos: int = 0  # at most this many reference clips
+    references: int = 0  # at most this many references in all
+    input_images: InputImageRule = InputImageRule(240, 8000, formats=("JPEG", "PNG", "BMP", "WEBP"))
+
+    @property
+    def size_table(self) -> Mapping[tuple[str, str], str]:
+        """(tier, ratio) -> W*H for this model's generation."""
+        return WAN27_VIDEO_SIZES if self.ratios else VIDEO_SIZES
 
 
 @dataclass(frozen=True, kw_only=True)
