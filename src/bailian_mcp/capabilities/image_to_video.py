@@ -34,6 +34,7 @@ from bailian_mcp.inputs import image_input
 NAME = "image_to_video"
 PROMPT_MAX = largest(NAME, lambda m: video_model(m).prompt_max)
 KEYFRAME_MODELS = takes(NAME, lambda m: m.last_frame)
+AUDIO_MODELS = takes(NAME, lambda m: m.driving_audio)
 
 
 class ImageToVideoParams(Params):
@@ -64,7 +65,7 @@ class ImageToVideoParams(Params):
     audio: Annotated[
         str | None,
         Field(
-            description=f"{takes(NAME, lambda m: m.driving_audio)} only: an audio track (WAV or MP3 URL or local "
+            description=f"{AUDIO_MODELS} only: an audio track (WAV or MP3 URL or local "
             "file) for the clip to follow (speech, music); without it these models make their own sound."
         ),
         FileInput(),
@@ -138,9 +139,9 @@ IMAGE_TO_VIDEO = Capability(
     ),
     description=(
         "Turn an image into a video clip (MP4, 30 fps) with Wanxiang: the image is the first frame and the clip "
-        "takes its aspect ratio. Keyframe models (wanx2.1-kf2v-plus, wan2.2-kf2v-flash, wan2.7-i2v) also take a "
-        "last frame and move from one to the other; wan2.5, wan2.6 and wan2.7 add sound, or follow a driving "
-        "audio track (speech, music). Give images and audio as URLs, data URIs (images) or local paths. Videos "
+        f"takes its aspect ratio. Keyframe models ({KEYFRAME_MODELS}) also take a last frame and move from one to "
+        f"the other; {AUDIO_MODELS} make sound, or follow a driving audio track (speech, music). Give images and "
+        "audio as URLs, data URIs (images) or local paths. Videos "
         "take minutes, longer than a call usually waits: expect a job to follow until it is done; then the MP4 "
         "is saved locally and its URL returned. Costs money per second of video."
     ),
