@@ -1,0 +1,194 @@
+"""The 2026 image and video lineup through the MCP client against the emulator: every new model of every tool is
+called, its request reaches its model's endpoint in its protocol, local files arrive as `oss://` (resolved), and the
+outputs are saved (PNG of the size asked, MP4). Invalid combinations are refused before anything is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import TextContent
+
+from bailian_mcp import catalog
+from bailian_mcp.catalog import ImageEditModel, ImageModel, VideoModel
+from bailian_mcp.emulator import RunningEmulator
+from tests.support.emulators import api_requests
+from tests.support.media import write_png, write_wav
+
+BRIEF = {
+    "wan2.2-t2i-flash",
+    "wan2.2-t2i-plus",
+    "wanx2.1-t2i-turbo",
+    "wanx2.1-t2i-plus",
+    "wanx2.0-t2i-turbo",
+    "qwen-image",
+    "qwen-image-edit",
+    "qwen-image-edit-plus",
+    "wan2.1-t2v-turbo",
+    "wan2.1-t2v-plus",
+}
+
+
+PNG_URL, MP4_URL = "https://example.com/a.png", "https://example.com/a.mp4"
+
+
+def lineup(capability: str) -> list[str]:
+    """The capability's models beyond the brief's, from the catalogue."""
+    return [m.name for m in catalog.models_for(capability) if m.name not in BRIEF]
+
+
+def texts(result: Any) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(tool, {**arguments, "wait_seconds": 60})
+    assert not result.is_error, texts(result)
+    assert result.structured_content is not None
+    data: dict[str, Any] = result.structured_content
+    assert data["status"] == "SUCCEEDED" and data["done"], data["message"]
+    return data
+
+
+def sent_to(emulator: RunningEmulator, model: catalog.ModelSpec) -> dict[str, Any]:
+    """The one submission the emulator received, checked to have reached the model's endpoint."""
+    posts = [r for r in api_requests(emulator, "POST") if "/services/" in r["path"]]
+    assert len(posts) == 1, [r["path"] for r in posts]
+    assert posts[0]["path"].endswith(model.endpoint.path), posts[0]["path"]
+    body: dict[str, Any] = posts[0]["body"]
+    return body
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> dict[str, str]:
+    folder = tmp_path / "inputs"
+    return {
+        "first": str(write_png(folder / "first.png", (640, 480))),
+        "last": str(write_png(folder / "last.png", (640, 480), (20, 40, 200))),
+        "person": str(write_png(folder / "person.png", (600, 800))),
+        "scene": str(write_png(folder / "scene.png", (1200, 800), (30, 160, 60))),
+        "voice": str(write_wav(folder / "voice.wav", 3.0)),
+    }
+
+
+@pytest.mark.parametrize("model", lineup("text_to_image"))
+async def test_each_new_text_to_image_model(mcp_client: Client, emulator: RunningEmulator, model: str) -> None:
+    spec = catalog.named(model)
+    assert isinstance(spec, ImageModel)
+    data = await call(mcp_client, "text_to_image", {"prompt": "a red lantern at night", "model": model})
+    body = sent_to(emulator, spec)
+    if spec.endpoint == catalog.TEXT2IMAGE:
+        assert body["input"]["prompt"] == "a red lantern at night"
+    else:
+        assert body["input"]["messages"][0]["content"] == [{"text": "a red lantern at night"}]
+    (picture,) = data["outputs"]
+    assert Path(picture["path"]).suffix == ".png" and picture["width"] and picture["height"]
+    if spec.default_size:
+        assert f"{picture['width']}*{picture['height']}" == spec.default_size
+
+
+@pytest.mark.parametrize("model", lineup("edit_image"))
+async def test_each_new_editor_composes_local_files(
+    mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str], model: str
+) -> None:
+    spec = catalog.named(model)
+    assert isinstance(spec, ImageEditModel)
+    images = [frames["person"], frames["scene"]]
+    data = await call(
+        mcp_client, "edit_image", {"image": images, "prompt": "put the person of image 1 into image 2", "model": model}
+    )
+    body = sent_to(emulator, spec)
+    if spec.endpoint == catalog.IMAGE2IMAGE:
+        sent = body["input"]["images"]
+    else:
+        sent = [part["image"] for part in body["input"]["messages"][0]["content"] if "image" in part]
+    assert len(sent) == 2 and all(url.startswith("oss://") for url in sent)
+    assert data["outputs"] and all(Path(o["path"]).suffix == ".png" for o in data["outputs"])
+
+
+@pytest.mark.parametrize("model", lineup("image_to_video"))
+async def test_each_image_to_video_model(
+    mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str], model: str
+) -> None:
+    spec = catalog.named(model)
+    assert isinstance(spec, VideoModel)
+    arguments: dict[str, Any] = {"image": frames["first"], "prompt": "the sun rises", "model": model}
+    if spec.last_frame:
+        arguments["last_frame"] = frames["last"]
+    data = await call(mcp_client, "image_to_video", arguments)
+    body = sent_to(emulator, spec)
+    if spec.inputs == "media":
+        assert [item["type"] for item in body["input"]["media"]] == ["first_frame", "last_frame"]
+    elif spec.inputs == "frames":
+        assert body["input"]["first_frame_url"].startswith("oss://")
+        assert body["input"]["last_frame_url"].startswith("oss://")
+    else:
+        assert body["input"]["img_url"].startswith("oss://")
+    (clip,) = data["outputs"]
+    assert Path(clip["path"]).suffix == ".mp4" and clip["duration_seconds"] == 5
+
+
+async def test_image_to_video_with_a_driving_audio_track(
+    mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str]
+) -> None:
+    arguments = {"image": frames["first"], "audio": frames["voice"], "model": "wan2.6-i2v", "duration": 8}
+    data = await call(mcp_client, "image_to_video", arguments)
+    body = sent_to(emulator, catalog.named("wan2.6-i2v"))
+    assert body["input"]["audio_url"].startswith("oss://") and body["parameters"]["duration"] == 8
+    assert data["outputs"][0]["duration_seconds"] == 8 and data["cost"]["currency"] == "CNY"
+
+
+@pytest.mark.parametrize("model", lineup("reference_to_video"))
+async def test_each_reference_to_video_model(
+    mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str], model: str
+) -> None:
+    spec = catalog.named(model)
+    arguments = {"references": [frames["person"]], "prompt": "character1 waves at the camera", "model": model}
+    data = await call(mcp_client, "reference_to_video", arguments)
+    body = sent_to(emulator, spec)
+    references = body["input"].get("reference_urls") or [item["url"] for item in body["input"]["media"]]
+    assert len(references) == 1 and references[0].startswith("oss://")
+    assert Path(data["outputs"][0]["path"]).suffix == ".mp4"
+
+
+@pytest.mark.parametrize("model", lineup("text_to_video"))
+async def test_each_new_text_to_video_model(mcp_client: Client, emulator: RunningEmulator, model: str) -> None:
+    spec = catalog.named(model)
+    assert isinstance(spec, VideoModel)
+    data = await call(mcp_client, "text_to_video", {"prompt": "a fox runs through snow", "model": model})
+    body = sent_to(emulator, spec)
+    assert ("resolution" in body["parameters"]) == bool(spec.resolutions)
+    assert Path(data["outputs"][0]["path"]).suffix == ".mp4"
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "named"),
+    [
+        ("image_to_video", {"model": "wan2.7-i2v", "prompt": "x"}, "image"),
+        (
+            "image_to_video",
+            {"model": "wan2.6-i2v", "image": "https://example.com/a.png", "last_frame": "https://example.com/b.png"},
+            "wan2.2-kf2v-flash",
+        ),
+        (
+            "image_to_video",
+            {"model": "wan2.2-i2v-flash", "image": "https://example.com/a.png", "duration": 10},
+            "wan2.6-i2v",
+        ),
+        ("text_to_video", {"model": "wan2.1-t2v-plus", "prompt": "x", "duration": 10}, "wan2.6-t2v"),
+        ("text_to_image", {"model": "wan2.6-t2i", "prompt": "x", "size": "1664*928"}, "1280*1280"),
+        (
+            "reference_to_video",
+            {"model": "wan2.7-r2v", "prompt": "x", "references": ["https://example.com/a.mp4"], "duration": 12},
+            "10",
+        ),
+    ],
+)
+async def test_invalid_combinations_are_refused_before_anything_is_sent(
+    mcp_client: Client, emulator: RunningEmulator, tool: str, arguments: dict[str, Any], named: str
+) -> None:
+    result = await mcp_client.call_tool(tool, arguments)
+    assert result.is_error and named in texts(result)
+    assert api_requests(emulator) == []
