@@ -12,11 +12,15 @@ lifecycle of ``shared/spec/dashscope-protocol.md``::
 
 Services (each module's docstring has its rules):
 
-* `text2image` — ``POST /api/v1/services/aigc/text2image/image-synthesis`` (async)
+* `text2image` — ``POST /api/v1/services/aigc/text2image/image-synthesis`` (async wan ≤ 2.5, qwen-image(-plus))
 * `textgen` — ``POST /api/v1/services/aigc/text-generation/generation`` (sync, SSE streaming)
 * `image_edit` — ``POST /api/v1/services/aigc/multimodal-generation/generation`` (sync qwen-image-edit,
-  and qwen-image)
-* `image2image` — ``POST /api/v1/services/aigc/image2image/image-synthesis`` (async wanx2.1-imageedit)
+  -edit-plus, -edit-max, and qwen-image, -plus, -max; the models of `image_generation` are passed on)
+* `image_generation` — ``POST /api/v1/services/aigc/image-generation/generation`` (async) and the
+  synchronous multimodal answer for wan2.6-t2i, wan2.6-image (editing and interleaved text and
+  pictures, streamed over SSE) and qwen-image-3.0
+* `image2image` — ``POST /api/v1/services/aigc/image2image/image-synthesis`` (async wanx2.1-imageedit,
+  wan2.5-i2i-preview)
 * `video` — ``POST /api/v1/services/aigc/video-generation/video-synthesis`` (async, real MP4s)
 * `transcription` — ``POST /api/v1/services/audio/asr/transcription`` (async Paraformer)
 * `tts` — WebSocket ``/api-ws/v1/inference`` (Sambert; the SDK's ``base_websocket_api_url`` is
@@ -41,7 +45,8 @@ Test triggers, written into a prompt or text:
     400 ``DataInspectionFailed`` on every service that takes a prompt.
 ``[emulator:fail]`` / ``[emulator:partial]``
     An async image or video task ends FAILED (``InternalError.Algo``) / SUCCEEDS with its last
-    picture failed; a qwen-image-edit call answers 500 ``InternalError.Algo``.
+    picture failed (with a single picture: FAILED); a synchronous image call answers 500
+    ``InternalError.Algo`` / without its last picture (with a single picture: the 500).
 ``[emulator:stream-error]``
     A streamed text generation fails midway with an ``InternalError`` event.
 ``[emulator:tts-drop]``

@@ -18,7 +18,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import image2image, image_edit, results, task_api, text2image, textgen, transcription, tts, uploads, video
+from . import (
+    image2image,
+    image_edit,
+    image_generation,
+    results,
+    task_api,
+    text2image,
+    textgen,
+    transcription,
+    tts,
+    uploads,
+    video,
+)
 from .config import DEFAULT_CONFIG, EmulatorConfig
 from .envelope import ServiceError, error_response
 from .fault_middleware import FaultGate, FaultReplies
@@ -32,6 +44,7 @@ _SERVICE_ROUTES: list[BaseRoute] = [
     *textgen.ROUTES,
     *image_edit.ROUTES,
     *image2image.ROUTES,
+    *image_generation.ROUTES,
     *video.ROUTES,
     *transcription.ROUTES,
     *uploads.ROUTES,

@@ -11,7 +11,7 @@ Endpoint classes (`endpoint_class` in `fault_middleware`):
 
 ``submit``     ``POST /api/v1/services/...`` with ``X-DashScope-Async: enable`` (creates a task)
 ``task``       ``/api/v1/tasks`` and ``/api/v1/tasks/{id}[/cancel]`` (queries, lists, cancels)
-``sync``       ``POST /api/v1/services/...`` without it (text generation, qwen image editing)
+``sync``       ``POST /api/v1/services/...`` without it (text generation, synchronous image models)
 ``download``   ``GET /results/...`` (signed result URLs)
 ``upload``     ``GET /api/v1/uploads`` (the policy) and ``POST /__oss__/upload`` (the form upload)
 ``websocket``  the speech-synthesis WebSocket ``/api-ws/v1/inference``

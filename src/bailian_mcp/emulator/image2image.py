@@ -1,11 +1,11 @@
-"""General image editing, wanx2.1-imageedit (protocol §6): ``POST /api/v1/services/aigc/image2image/image-synthesis``.
+"""Image editing on ``POST /api/v1/services/aigc/image2image/image-synthesis`` (async only).
 
-Async only, model ``wanx2.1-imageedit``. ``input``: ``function`` (one of `FUNCTIONS`; another
-is refused naming it), ``prompt`` (required, truncated to 800 characters), ``base_image_url``
-(required) and, for ``description_edit_with_mask`` only, ``mask_image_url`` (required there, of
-the base image's resolution). Images are read as in `sources` and checked as in `image_inputs`:
-JPG/JPEG/PNG/BMP/TIFF/WEBP, at most 10 MB, each side within [512, 4096] pixels. They are read
-at submission, so a bad image is a 400, not a failed task.
+``wanx2.1-imageedit`` — general image editing (protocol §6). ``input``: ``function`` (one of
+`FUNCTIONS`; another is refused naming it), ``prompt`` (required, truncated to 800 characters),
+``base_image_url`` (required) and, for ``description_edit_with_mask`` only, ``mask_image_url``
+(required there, of the base image's resolution). Images are read as in `sources` and checked as in
+`image_inputs`: JPG/JPEG/PNG/BMP/TIFF/WEBP, at most 10 MB, each side within [512, 4096] pixels.
+They are read at submission, so a bad image is a 400, not a failed task.
 
 ``parameters``: ``n`` 1-4 (default 1), ``seed``, ``watermark``, and per function ``strength``
 [0.0, 1.0] (``stylization_all``, ``description_edit``; default 0.5), ``top_scale`` /
@@ -20,8 +20,22 @@ Each result is a PNG (see `images.render_function_png`): of the base image's siz
 staying in place — and ``super_resolution`` — ``upscale_factor`` times the base's size. An
 output side never exceeds 4096 pixels (larger results are scaled down to fit, keeping the aspect
 ratio). Results are ``[{"url": ...}]`` with ``task_metrics`` and ``usage.image_count``, as in
-text-to-image, and the triggers ``[emulator:fail]``, ``[emulator:partial]`` and
-``[emulator:inspect]`` in the prompt work as there.
+text-to-image.
+
+``wan2.5-i2i-preview`` — editing with reference images (2026 lineup; the SDK's ``ImageSynthesis``
+switches to this endpoint for it). ``input``: ``prompt`` (required, truncated to 2000 characters),
+``negative_prompt`` (a string; beyond 500 characters truncated), ``images`` (required: a list of
+1-3 references, else ``The images must be a list of 1 to 3 image URLs.``); no ``function``.
+Images: JPEG, JPG, PNG, BMP, WEBP, at most 10 MB, each side within [384, 5000] pixels.
+``parameters``: ``size`` ``"W*H"`` with total pixels in [768*768, 1280*1280] and aspect ratio in
+[1:4, 4:1] (default: about 1280*1280 pixels with the aspect ratio of the last image, sides
+multiples of 16); ``n`` 1-4 (default 4); ``prompt_extend`` (default true), ``watermark``, ``seed``.
+Results are edits of the inputs (`images.render_edit_png`) as
+``{"orig_prompt", "actual_prompt" (with prompt_extend), "url"}``, with ``task_metrics`` and
+``usage.image_count``.
+
+Both models: parameters sent as ``null`` count as absent; the triggers ``[emulator:fail]``,
+``[emulator:partial]`` and ``[emulator:inspect]`` in the prompt work as in text-to-image.
 """
 
 from __future__ import annotations
@@ -34,11 +48,11 @@ from typing import Any
 from .envelope import ServiceError, invalid_parameter
 from .gateway import ServiceCall
 from .image_inputs import ImageRules, load_image
-from .images import render_function_png
-from .params import flag, is_int, number_in, required_text, seed
+from .images import render_edit_png, render_function_png
+from .params import area_size, fit_area, flag, is_int, number_in, optional_text, present, required_text, seed
 from .task_api import submit_route
-from .tasks import ResultFile, Success, TaskFailure
-from .text2image import FAIL_TRIGGER, INSPECT_TRIGGER, PARTIAL_TRIGGER
+from .tasks import ResultFile, Success, TaskFailure, TaskJob
+from .text2image import FAIL_TRIGGER, INSPECT_TRIGGER, PARTIAL_TRIGGER, extend_prompt
 
 SERVICE = "aigc/image2image/image-synthesis"
 MODEL = "wanx2.1-imageedit"
@@ -57,6 +71,10 @@ FUNCTIONS = (
 PROMPT_LIMIT = 800
 MAX_OUTPUT_SIDE = 4096
 INPUT_RULES = ImageRules(("JPEG", "PNG", "BMP", "TIFF", "WEBP"), (512, 4096))
+WAN25_MODELS = ("wan2.5-i2i-preview",)
+WAN25_PROMPT_LIMIT = 2000
+WAN25_INPUT_RULES = ImageRules(("JPEG", "PNG", "BMP", "WEBP"), (384, 5000))
+_WAN25_IMAGES = "The images must be a list of 1 to 3 image URLs."
 
 _ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
 _TIMEOUT_ITEM = {
@@ -118,6 +136,48 @@ class EditJob:
         return Success({"results": results}, {"image_count": len(urls)}, len(urls))
 
 
+@dataclass(frozen=True)
+class ReferenceEditJob:
+    """A validated wan2.5-i2i-preview edit: n pictures drawn from the reference images."""
+
+    prompt: str
+    actual_prompt: str | None
+    previews: tuple[bytes, ...]
+    seed: int
+    n: int
+    size: tuple[int, int]
+    failure: TaskFailure | None = None
+    lost: int = 0
+
+    @property
+    def metrics_total(self) -> int:
+        return self.n
+
+    @property
+    def files(self) -> Sequence[ResultFile]:
+        if self.failure is not None:
+            return ()
+        width, height = self.size
+        return tuple(
+            ResultFile(
+                f"{index + 1}.png",
+                "image/png",
+                functools.partial(render_edit_png, self.previews, self.prompt, self.seed + index, width, height),
+            )
+            for index in range(self.n - self.lost)
+        )
+
+    def success(self, urls: Sequence[str]) -> Success:
+        results: list[dict[str, Any]] = []
+        for url in urls:
+            item = {"orig_prompt": self.prompt}
+            if self.actual_prompt is not None:
+                item["actual_prompt"] = self.actual_prompt
+            results.append({**item, "url": url})
+        results.extend(dict(_TIMEOUT_ITEM) for _ in range(self.lost))
+        return Success({"results": results}, {"image_count": len(urls)}, len(urls))
+
+
 def output_geometry(function: str, width: int, height: int, params: dict[str, Any]) -> tuple[tuple[int, int], Box]:
     """The output size and where the original sits in it, within `MAX_OUTPUT_SIDE`."""
     if function == "expand":
@@ -145,10 +205,43 @@ def output_geometry(function: str, width: int, height: int, params: dict[str, An
 class Image2Image:
     """The `TaskKind` of the general image-editing endpoint."""
 
-    models = (MODEL,)
+    models = (MODEL, *WAN25_MODELS)
 
-    async def plan(self, call: ServiceCall) -> EditJob:
-        payload, params = call.input, call.parameters
+    async def plan(self, call: ServiceCall) -> TaskJob:
+        if call.model in WAN25_MODELS:
+            return await self._reference_edit(call)
+        return await self._function_edit(call)
+
+    async def _reference_edit(self, call: ServiceCall) -> ReferenceEditJob:
+        payload, params = call.input, present(call.parameters)
+        prompt = required_text(payload, "prompt")[:WAN25_PROMPT_LIMIT]
+        optional_text({**params, **payload}, "negative_prompt")
+        refs = payload.get("images")
+        if not isinstance(refs, list) or not 1 <= len(refs) <= 3:
+            raise invalid_parameter(_WAN25_IMAGES)
+        size = params.get("size")
+        requested = None if size is None else area_size(size, "", 768, 1280, 4, example="1280*1280")
+        n = params.get("n", 4)
+        if not is_int(n) or not 1 <= n <= 4:
+            raise invalid_parameter("Range of n should be [1, 4]")
+        picture_seed = seed(params, prompt)
+        extend = flag(params, "prompt_extend", True)
+        flag(params, "watermark", False)
+        if INSPECT_TRIGGER in prompt:
+            raise ServiceError(400, "DataInspectionFailed", "Input data may contain inappropriate content.")
+        images = [await load_image(call.sources, ref, WAN25_INPUT_RULES, "images") for ref in refs]
+        dimensions = requested or fit_area(images[-1].width, images[-1].height, 1280, 4)
+        failure, lost = None, 0
+        if FAIL_TRIGGER in prompt or (PARTIAL_TRIGGER in prompt and n == 1):
+            failure = _ALGO_FAILURE
+        elif PARTIAL_TRIGGER in prompt:
+            lost = 1
+        actual = extend_prompt(prompt) if extend else None
+        previews = tuple(image.preview for image in images)
+        return ReferenceEditJob(prompt, actual, previews, picture_seed, n, dimensions, failure, lost)
+
+    async def _function_edit(self, call: ServiceCall) -> EditJob:
+        payload, params = call.input, present(call.parameters)
         function = payload.get("function")
         if not isinstance(function, str) or not function:
             raise invalid_parameter(

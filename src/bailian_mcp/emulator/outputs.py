@@ -1,4 +1,4 @@
-"""Result files of synchronous calls (image editing), kept while their signed URLs are valid.
+"""Result files of synchronous calls (image editing and generation), kept while their signed URLs are valid.
 
 An async task's files live with the task; a synchronous answer has no task, so its
 files are filed here under a fresh output id and served by the same results route

@@ -74,16 +74,23 @@ def _ratio_text(max_ratio: int) -> str:
 
 
 def area_size(
-    value: object, default: str, low: int, high: int, max_ratio: int | None = None, example: str = ""
+    value: object,
+    default: str,
+    low: int,
+    high: int,
+    max_ratio: int | None = None,
+    example: str = "",
+    also: tuple[str, ...] = (),
 ) -> tuple[int, int]:
     """A ``"W*H"`` size whose total pixels are within [low*low, high*high] and, with ``max_ratio``,
-    whose aspect ratio is within [1:max_ratio, max_ratio:1]."""
+    whose aspect ratio is within [1:max_ratio, max_ratio:1]; the sizes in ``also`` are accepted
+    whatever their area (documented recommendations that fall just outside the documented range)."""
     text = default if value is None else value
     match = re.fullmatch(r"(\d+)\*(\d+)", text) if isinstance(text, str) else None
     if match is not None:
         width, height = int(match.group(1)), int(match.group(2))
         area_ok = width > 0 and height > 0 and low * low <= width * height <= high * high
-        if area_ok and (max_ratio is None or max(width, height) <= max_ratio * min(width, height)):
+        if text in also or (area_ok and (max_ratio is None or max(width, height) <= max_ratio * min(width, height))):
             return width, height
     ratio = "" if max_ratio is None else f" and the aspect ratio in {_ratio_text(max_ratio)}"
     raise invalid_parameter(

@@ -3,7 +3,7 @@
 A result URL is ``{root}/results/{task_id}/{name}?Expires=…&OSSAccessKeyId=emulator&Signature=…``
 where ``root`` is ``EmulatorConfig.public_base_url`` or the root of the request
 that read the task. Files are numbered from 1 (``1.png``, ``2.png`` …). Synchronous
-answers (image editing) file their results in `outputs.OutputStore` and are served
+answers (of the image models) file their results in `outputs.OutputStore` and are served
 the same way, under their output id instead of a task id. The ``expired_urls`` fault (see
 `faults`) signs a task's or an answer's URLs with an ``Expires`` one second before it was made.
 """

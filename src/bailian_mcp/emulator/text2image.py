@@ -7,7 +7,9 @@ Models and their rules (`MODELS`: the models of the brief; `LINEUP_MODELS`: the 
   ``"W*H"`` with each side in [512, 1440] (default ``1024*1024``); ``n`` 1-4 (default 4); prompts
   beyond 500 characters (800 for wanx2.0) are truncated.
 * ``wan2.5-t2i-preview``: ``size`` ``"W*H"`` with total pixels in [1280*1280, 1440*1440] and an
-  aspect ratio within [1:4, 4:1] (e.g. ``768*2700``; default ``1280*1280``); ``n`` 1-4 (default 4);
+  aspect ratio within [1:4, 4:1] (e.g. ``768*2700``; default ``1280*1280``), and the documented
+  recommendations ``1104*1472``, ``1472*1104``, ``960*1696``, ``1696*960`` (slightly fewer
+  pixels than 1280*1280, so the documented bound cannot be exact); ``n`` 1-4 (default 4);
   prompts beyond 2000 characters are truncated (negative prompts beyond 500: the emulator does not
   use them).
 * ``qwen-image``, ``qwen-image-plus``: ``size`` one of ``1664*928`` (default), ``1472*1104``,
@@ -125,7 +127,11 @@ _WANX_V1 = _Rules(
     styles=_STYLES,
 )
 
-_WAN25 = _Rules(prompt_limit=2000, default_size="1280*1280", area=(1280, 1440), max_ratio=4)
+WAN25_RECOMMENDED = ("1104*1472", "1472*1104", "960*1696", "1696*960")
+"""Recommended sizes (3:4, 4:3, 9:16, 16:9) a little under the documented 1280*1280 pixels: accepted."""
+_WAN25 = _Rules(
+    prompt_limit=2000, default_size="1280*1280", area=(1280, 1440), max_ratio=4, also_accepted=WAN25_RECOMMENDED
+)
 
 MODELS: Mapping[str, _Rules] = {
     "wan2.2-t2i-flash": _WAN,
@@ -209,7 +215,7 @@ def parse_size(rules: _Rules, value: object) -> tuple[int, int]:
     if rules.sizes:
         return listed_size(value, rules.default_size, rules.sizes, rules.also_accepted)
     if rules.area is not None:
-        return area_size(value, rules.default_size, *rules.area, rules.max_ratio)
+        return area_size(value, rules.default_size, *rules.area, rules.max_ratio, also=rules.also_accepted)
     return free_size(value, rules.default_size, *SIDE_RANGE)
 
 
