@@ -1,20 +1,41 @@
-"""Text-to-video (protocol §7): ``POST /api/v1/services/aigc/video-generation/video-synthesis``, async only.
+"""Video generation (protocol §7, lineup 2026): two async endpoints, real MP4 results.
 
-Models ``wanx2.1-t2v-turbo`` and ``wanx2.1-t2v-plus`` (also the international ``wan2.1-t2v-turbo`` /
-``wan2.1-t2v-plus``). ``parameters.size`` is one of the model's sizes — turbo: the 480P sizes
-``832*480``, ``480*832``, ``624*624`` and the 720P sizes ``1280*720``, ``720*1280``, ``960*960``,
-``1088*832``, ``832*1088``; plus: the 720P ones only; default ``1280*720`` — anything else is a 400
-listing the allowed sizes. ``duration`` must be 5 (``Range of duration should be [5, 5]``).
-``prompt`` is required and truncated to 800 characters, ``negative_prompt`` (``input`` or
-``parameters``) to 500; ``seed``, ``prompt_extend`` (default true) and ``watermark`` are checked;
-unknown parameters (``resolution``, ``fps``, …) and ``input.extend_prompt`` (sent by the SDK) are
-ignored.
+``POST /api/v1/services/aigc/video-generation/video-synthesis`` serves
 
-The SUCCEEDED task carries ``video_url`` (a signed URL of ``1.mp4``), ``orig_prompt``,
-``actual_prompt`` (with ``prompt_extend``) and ``usage`` ``{"video_duration": 5, "video_ratio":
-size, "video_count": 1}``, and no ``task_metrics``, as in the real capture. The video is real:
-a 5-second, 30 fps H.264 MP4 of the requested size showing a still picture derived from the
-prompt and seed (see `mp4`). Triggers in the prompt: ``[emulator:fail]`` (and, n being 1,
+* text-to-video: ``wanx2.1-t2v-turbo`` / ``wanx2.1-t2v-plus`` (and ``wan2.1-*``, below),
+  ``wan2.2-t2v-plus``, ``wan2.5-t2v-preview``, ``wan2.6-t2v`` (``parameters.size``) and
+  ``wan2.7-t2v`` (``resolution`` + ``ratio``);
+* image-to-video on the ``img_url`` protocol: ``wanx2.1-i2v-turbo``, ``wanx2.1-i2v-plus`` (and
+  ``wan2.1-*``), ``wan2.2-i2v-flash``, ``wan2.2-i2v-plus``, ``wan2.5-i2v-preview``, ``wan2.6-i2v``
+  (``audio_url`` for 2.5/2.6); ``wan2.7-i2v`` on the ``media`` protocol only;
+* reference-to-video: ``wan2.6-r2v`` (``reference_urls``, ``size``) and ``wan2.7-r2v``
+  (``media``, ``resolution`` + ``ratio``);
+
+and ``POST /api/v1/services/aigc/image2video/video-synthesis`` the keyframe models
+``wanx2.1-kf2v-plus`` (``wan2.1-kf2v-plus``) and ``wan2.2-kf2v-flash``; a model sent to the
+other endpoint is "Model not exist.". The dated ``wan2.7-t2v-2026-04-25`` and
+``wan2.7-i2v-2026-04-25`` follow their models' rules. Each model's rules (sizes or tiers,
+durations, prompt limits, inputs, sound, usage) are data in `video_models`; the 2.2-2.6 models
+are checked at submission (`video_legacy`: a 400 ``InvalidParameter``), the wan2.7 ones inside
+the task (`video_wan27`: a FAILED task, as the service does). Input files are read as in
+`sources` and checked in `video_inputs`. A SUCCEEDED task carries ``video_url`` (``1.mp4``),
+``orig_prompt``, ``actual_prompt`` where the family answers it, and the family's ``usage``
+(`video_jobs`); the video is a real H.264 MP4 of the output size, the asked duration, 30 fps,
+showing a still picture (`video_render`).
+
+The wanx2.1 text-to-video rules (this module): ``parameters.size`` is one of the model's
+sizes — turbo: the 480P sizes ``832*480``, ``480*832``, ``624*624`` and the 720P sizes
+``1280*720``, ``720*1280``, ``960*960``, ``1088*832``, ``832*1088``; plus: the 720P ones only;
+default ``1280*720`` — anything else is a 400 listing the allowed sizes. ``duration`` must be
+5 (``Range of duration should be [5, 5]``). ``prompt`` is required and truncated to 800
+characters, ``negative_prompt`` (``input`` or ``parameters``) to 500; ``seed``,
+``prompt_extend`` (default true) and ``watermark`` are checked; unknown parameters
+(``resolution``, ``fps``, …) and ``input.extend_prompt`` (sent by the SDK) are ignored. The
+SUCCEEDED task carries ``video_url``, ``orig_prompt``, ``actual_prompt`` (with
+``prompt_extend``) and ``usage`` ``{"video_duration": 5, "video_ratio": size, "video_count": 1}``,
+and no ``task_metrics``, as in the real capture.
+
+Triggers in the prompt, for every model: ``[emulator:fail]`` (and, n being 1,
 ``[emulator:partial]``) end the task FAILED with ``InternalError.Algo``; ``[emulator:inspect]``
 is a 400 ``DataInspectionFailed`` at submission.
 """
@@ -22,9 +43,10 @@ is a 400 ``DataInspectionFailed`` at submission.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from . import video_legacy, video_wan27
 from .envelope import ServiceError
 from .gateway import ServiceCall
 from .images import render_yuv420
@@ -33,8 +55,11 @@ from .params import flag, listed_size, number_in, optional_text, required_text, 
 from .task_api import submit_route
 from .tasks import ResultFile, Success, TaskFailure
 from .text2image import FAIL_TRIGGER, INSPECT_TRIGGER, PARTIAL_TRIGGER, extend_prompt
+from .video_jobs import VideoTask
+from .video_models import KEYFRAME_MODELS, VIDEO_GENERATION_MODELS, VideoModel
 
 SERVICE = "aigc/video-generation/video-synthesis"
+KEYFRAME_SERVICE = "aigc/image2video/video-synthesis"
 DURATION = 5
 FPS = 30
 PROMPT_LIMIT = 800
@@ -110,4 +135,42 @@ class TextToVideo:
         return VideoJob(prompt, actual, f"{width}*{height}", picture_seed, failure)
 
 
-ROUTES = [submit_route(SERVICE, TextToVideo())]
+Planner = Callable[[VideoModel, ServiceCall], Awaitable[VideoTask]]
+
+
+def _planner(model: VideoModel) -> Planner:
+    if model.family == "wan2.7":
+        return {"t2v": video_wan27.plan_text, "i2v": video_wan27.plan_image, "r2v": video_wan27.plan_references}[
+            model.kind
+        ]
+    return {
+        "t2v": video_legacy.plan_text,
+        "i2v": video_legacy.plan_image,
+        "kf2v": video_legacy.plan_keyframes,
+        "r2v": video_legacy.plan_references,
+    }[model.kind]
+
+
+class VideoGeneration:
+    """The `TaskKind` of ``aigc/video-generation/video-synthesis``: text-, image- and reference-to-video."""
+
+    models = frozenset(MODELS) | frozenset(VIDEO_GENERATION_MODELS)
+
+    def plan(self, call: ServiceCall) -> VideoJob | Awaitable[VideoTask]:
+        if call.model in MODELS:
+            return TextToVideo().plan(call)
+        model = VIDEO_GENERATION_MODELS[call.model]
+        return _planner(model)(model, call)
+
+
+class KeyframeToVideo:
+    """The `TaskKind` of ``aigc/image2video/video-synthesis``: first and last frame to video."""
+
+    models = frozenset(KEYFRAME_MODELS)
+
+    def plan(self, call: ServiceCall) -> Awaitable[VideoTask]:
+        model = KEYFRAME_MODELS[call.model]
+        return _planner(model)(model, call)
+
+
+ROUTES = [submit_route(SERVICE, VideoGeneration()), submit_route(KEYFRAME_SERVICE, KeyframeToVideo())]

@@ -158,11 +158,18 @@ TEXT_TO_VIDEO = (
 
 _TURBO = ("480P", "720P")
 _PLUS = ("720P",)
+
+
+def _wanx21(name: str, kind: Kind, durations: tuple[int, ...], tiers: tuple[str, ...]) -> VideoModel:
+    """A wanx2.1 image or keyframe model: 800 characters, default 720P, "standard" usage."""
+    return VideoModel(name, kind, "wanx2.1", 800, durations, "standard", resolutions=tiers, default_resolution="720P")
+
+
 IMAGE_TO_VIDEO = (
-    VideoModel("wanx2.1-i2v-turbo", "i2v", "wanx2.1", 800, _span(3, 5), "standard", resolutions=_TURBO, default_resolution="720P"),
-    VideoModel("wan2.1-i2v-turbo", "i2v", "wanx2.1", 800, _span(3, 5), "standard", resolutions=_TURBO, default_resolution="720P"),
-    VideoModel("wanx2.1-i2v-plus", "i2v", "wanx2.1", 800, _FIVE, "standard", resolutions=_PLUS, default_resolution="720P"),
-    VideoModel("wan2.1-i2v-plus", "i2v", "wanx2.1", 800, _FIVE, "standard", resolutions=_PLUS, default_resolution="720P"),
+    _wanx21("wanx2.1-i2v-turbo", "i2v", _span(3, 5), _TURBO),
+    _wanx21("wan2.1-i2v-turbo", "i2v", _span(3, 5), _TURBO),
+    _wanx21("wanx2.1-i2v-plus", "i2v", _FIVE, _PLUS),
+    _wanx21("wan2.1-i2v-plus", "i2v", _FIVE, _PLUS),
     VideoModel(
         "wan2.2-i2v-flash", "i2v", "wan2.2", 800, _FIVE, "sr", resolutions=("480P", "720P", "1080P"),
         default_resolution="720P",
@@ -183,8 +190,8 @@ IMAGE_TO_VIDEO = (
 )  # fmt: skip
 
 KEYFRAME_TO_VIDEO = (
-    VideoModel("wanx2.1-kf2v-plus", "kf2v", "wanx2.1", 800, _FIVE, "standard", resolutions=_PLUS, default_resolution="720P"),
-    VideoModel("wan2.1-kf2v-plus", "kf2v", "wanx2.1", 800, _FIVE, "standard", resolutions=_PLUS, default_resolution="720P"),
+    _wanx21("wanx2.1-kf2v-plus", "kf2v", _FIVE, _PLUS),
+    _wanx21("wan2.1-kf2v-plus", "kf2v", _FIVE, _PLUS),
     VideoModel(
         "wan2.2-kf2v-flash", "kf2v", "wan2.2", 800, _FIVE, "video_sr", resolutions=("480P", "720P", "1080P"),
         default_resolution="720P",
