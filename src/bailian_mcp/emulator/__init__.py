@@ -21,7 +21,9 @@ Services (each module's docstring has its rules):
   pictures, streamed over SSE) and qwen-image-3.0
 * `image2image` — ``POST /api/v1/services/aigc/image2image/image-synthesis`` (async wanx2.1-imageedit,
   wan2.5-i2i-preview)
-* `video` — ``POST /api/v1/services/aigc/video-generation/video-synthesis`` (async, real MP4s)
+* `video` — ``POST /api/v1/services/aigc/video-generation/video-synthesis`` (async, real MP4s: text-,
+  image- and reference-to-video, wanx2.1 to wan2.7) and ``POST /api/v1/services/aigc/image2video/video-synthesis``
+  (the keyframe models); the model tables are in `video_models`
 * `transcription` — ``POST /api/v1/services/audio/asr/transcription`` (async Paraformer)
 * `tts` — WebSocket ``/api-ws/v1/inference`` (Sambert; the SDK's ``base_websocket_api_url`` is
   ``ws://HOST:PORT/api-ws/v1/inference``)
