@@ -24,8 +24,8 @@ from bailian_mcp.capabilities.videos import (
     parse_video,
     shot_type,
     takes,
-    video_body,
     video_model,
+    video_request,
 )
 from bailian_mcp.catalog import VideoModel
 from bailian_mcp.errors import InputError
@@ -110,7 +110,7 @@ def build(params: ImageToVideoParams, context: BuildContext) -> Request:
         warnings.append(
             f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
         )
-    body_input: dict[str, Any] = {"prompt": prompt, "negative_prompt": params.negative_prompt.strip() or None}
+    body_input: dict[str, Any] = {"prompt": prompt}
     if model.inputs == "media":
         media = [("first_frame", first), ("last_frame", last), ("driving_audio", audio)]
         body_input["media"] = [{"type": kind, "url": url} for kind, url in media if url is not None]
@@ -118,16 +118,9 @@ def build(params: ImageToVideoParams, context: BuildContext) -> Request:
         body_input.update(first_frame_url=first, last_frame_url=last)
     else:
         body_input.update(img_url=first, audio_url=audio)
-    parameters = {
-        **frame,
-        "duration": duration,
-        "shot_type": shots,
-        "prompt_extend": params.prompt_extend,
-        "watermark": params.watermark,
-        "seed": params.seed,
-    }
-    body = video_body(model, context, body_input, parameters)
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+    return video_request(
+        model, context, params, body_input, {**frame, "duration": duration, "shot_type": shots}, warnings
+    )
 
 
 IMAGE_TO_VIDEO = Capability(

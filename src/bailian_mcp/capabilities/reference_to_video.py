@@ -27,8 +27,8 @@ from bailian_mcp.capabilities.videos import (
     multi_shot_field,
     parse_video,
     shot_type,
-    video_body,
     video_model,
+    video_request,
 )
 from bailian_mcp.catalog import VideoModel
 from bailian_mcp.errors import InputError
@@ -136,7 +136,7 @@ def build(params: ReferenceToVideoParams, context: BuildContext) -> Request:
     shots = shot_type(model, params.multi_shot, params.prompt_extend, NAME)
     text, warnings = prompt_text(params, model, what="the clip")
     references = _references(model, params.references, context)
-    body_input: dict[str, Any] = {"prompt": text, "negative_prompt": params.negative_prompt.strip() or None}
+    body_input: dict[str, Any] = {"prompt": text}
     if model.inputs == "media":
         if any(clip for clip, _ in references) and duration > WAN27_CLIP_DURATION_MAX:
             raise InputError(
@@ -149,16 +149,9 @@ def build(params: ReferenceToVideoParams, context: BuildContext) -> Request:
         ]
     else:
         body_input["reference_urls"] = [url for _, url in references]
-    parameters = {
-        **frame,
-        "duration": duration,
-        "shot_type": shots,
-        "prompt_extend": params.prompt_extend,
-        "watermark": params.watermark,
-        "seed": params.seed,
-    }
-    body = video_body(model, context, body_input, parameters)
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+    return video_request(
+        model, context, params, body_input, {**frame, "duration": duration, "shot_type": shots}, warnings
+    )
 
 
 REFERENCE_TO_VIDEO = Capability(

@@ -25,8 +25,8 @@ from bailian_mcp.capabilities.videos import (
     parse_video,
     shot_type,
     takes,
-    video_body,
     video_model,
+    video_request,
 )
 from bailian_mcp.catalog import VIDEO_SYNTHESIS, ModelSpec, VideoModel
 
@@ -93,17 +93,10 @@ def build(params: TextToVideoParams, context: BuildContext) -> Request:
     audio = driving_audio(model, params.audio, context, NAME)
     shots = shot_type(model, params.multi_shot, params.prompt_extend, NAME)
     text, warnings = prompt_text(params, model, what="the clip")
-    body_input = {"prompt": text, "negative_prompt": params.negative_prompt.strip() or None, "audio_url": audio}
-    parameters = {
-        **frame,
-        "duration": duration,
-        "shot_type": shots,
-        "prompt_extend": params.prompt_extend,
-        "watermark": params.watermark,
-        "seed": params.seed,
-    }
-    body = video_body(model, context, body_input, parameters)
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+    body_input = {"prompt": text, "audio_url": audio}
+    return video_request(
+        model, context, params, body_input, {**frame, "duration": duration, "shot_type": shots}, warnings
+    )
 
 
 TEXT_TO_VIDEO = Capability(

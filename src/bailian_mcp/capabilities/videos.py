@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
-from bailian_mcp.capabilities.base import BuildContext
+from bailian_mcp.capabilities.base import BuildContext, Request
 from bailian_mcp.capabilities.fields import models_where, per_model
 from bailian_mcp.capabilities.images import parse_size
 from bailian_mcp.catalog import ModelSpec, VideoModel
@@ -214,15 +214,34 @@ def clip_input(value: str, context: BuildContext, *, param: str) -> str | LocalF
     )
 
 
-def video_body(
-    model: VideoModel, context: BuildContext, body_input: dict[str, Any], parameters: dict[str, Any]
-) -> dict[str, Any]:
-    """A video request: the inputs given (None left out) and the parameters given (None left out)."""
-    return {
+class VideoParams(Protocol):
+    """What every video capability's parameters have."""
+
+    negative_prompt: str
+    prompt_extend: bool
+    watermark: bool
+    seed: int | None
+
+
+def video_request(
+    model: VideoModel,
+    context: BuildContext,
+    params: VideoParams,
+    body_input: dict[str, Any],
+    parameters: dict[str, Any],
+    warnings: Sequence[str] = (),
+) -> Request:
+    """A video task: the inputs given and `parameters` (the frame, duration, shots), then negative_prompt,
+    prompt_extend, watermark and the seed (None left out everywhere)."""
+    body_input = {**body_input, "negative_prompt": params.negative_prompt.strip() or None}
+    parameters = {**parameters, "prompt_extend": params.prompt_extend, "watermark": params.watermark}
+    parameters["seed"] = params.seed
+    body = {
         "model": model.wire_name(context.region),
         "input": {name: value for name, value in body_input.items() if value is not None},
         "parameters": {name: value for name, value in parameters.items() if value is not None},
     }
+    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
 
 
 def parse_video(snapshot: TaskSnapshot) -> list[OutputFile]:
