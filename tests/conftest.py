@@ -1,58 +1,20 @@
-"""Fixtures shared by every test module: recordings of the real service, isolated settings."""
+"""Fixtures shared by every test module: recordings of the real service, isolated settings, fast services.
+(The helpers they use, and that test modules import, live in tests/support.)"""
 
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bailian_mcp.config import Settings, environment_variables, load_settings
-from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, RetryPolicy
+from bailian_mcp.config import Settings, load_settings
+from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
-from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.jobs import services as runtime
-from bailian_mcp.jobs.services import Services, open_services
-
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "spec" / "recordings"
-
-
-@dataclass(frozen=True)
-class Recording:
-    """One recorded exchange with the real DashScope (request/response headers and bodies)."""
-
-    name: str
-
-    def _read(self, suffix: str) -> str | None:
-        path = RECORDINGS / f"{self.name}.{suffix}"
-        return path.read_text(encoding="utf-8-sig") if path.exists() else None
-
-    @property
-    def status(self) -> int:
-        header = self._read("response.header.txt") or ""
-        return int(header.split()[1])
-
-    @property
-    def request_line(self) -> str:
-        return (self._read("request.header.txt") or "").splitlines()[0]
-
-    @property
-    def request_body(self) -> Any:
-        text = self._read("request.body.json")
-        return json.loads(text) if text else None
-
-    @property
-    def response_text(self) -> str:
-        return self._read("response.body.txt") or ""
-
-    @property
-    def response_body(self) -> Any:
-        return json.loads(self.response_text)
+from tests.support.recordings import RECORDINGS, Recording
+from tests.support.services import FAST_POLL, FAST_RETRY, SETTINGS_ENV_NAMES
 
 
 @pytest.fixture
@@ -61,9 +23,6 @@ def recording() -> Any:
     if not RECORDINGS.is_dir():
         pytest.skip("the recordings folder (../shared/spec/recordings) is not beside this checkout")
     return Recording
-
-
-SETTINGS_ENV_NAMES = tuple(environment_variables().values())
 
 
 @pytest.fixture
@@ -85,10 +44,6 @@ def settings(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> Settings:
     )
 
 
-FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
-FAST_POLL = PollSchedule(delays=(0.02,), max_delay=0.05)
-
-
 @pytest.fixture
 def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
     """No client-side pacing, near-instant retries and polls: servers built after it answer in milliseconds."""
@@ -96,13 +51,3 @@ def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         runtime, "DashScopeClient", functools.partial(DashScopeClient, retry=FAST_RETRY, poll=FAST_POLL)
     )
-
-
-@asynccontextmanager
-async def quick_services(settings: Settings, *, attempts: int = 3) -> AsyncIterator[Services]:
-    """The server's services with polls, retries (`attempts` in all) and task-query pacing shrunk to milliseconds."""
-    async with open_services(settings) as opened:
-        opened.client.poll = PollSchedule(delays=(0.01,), max_delay=0.01)
-        opened.client.retry = RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.002)
-        opened.client.limiter.set_rate(TASK_QUERY_BUCKET, 1000)
-        yield opened

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bailian_mcp import __version__
+import pytest
 
-ENTRY_POINT = str(Path(sys.executable).with_name("bailian-mcp"))
+from bailian_mcp import __version__
+from bailian_mcp.capabilities import CAPABILITIES
+from tests.support.spawned import ENTRY_POINT, free_port
+
+pytestmark = pytest.mark.slow
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -26,12 +28,6 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get_json(url: str, *, within: float = 30.0) -> Any:
@@ -100,7 +96,8 @@ def test_an_unknown_command_is_named_among_all_the_commands() -> None:
 def test_top_level_help_lists_every_command() -> None:
     done = run("--help")
     assert done.returncode == 0
-    for command in ("serve", "emulator", "text2image", "tts", "asr", "task", "models", "batch"):
+    capability_commands = [capability.command for capability in CAPABILITIES.values()]
+    for command in ("serve", "emulator", *capability_commands, "task", "models", "batch"):
         assert command in done.stdout
 
 

@@ -14,7 +14,7 @@ import respx
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.sse import EventParser, ServerEvent
-from tests.conftest import RECORDINGS
+from tests.support.recordings import RECORDINGS
 
 BASE = "https://dashscope.test/api/v1"
 PATH = "services/aigc/text-generation/generation"

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -18,6 +20,7 @@ def test_claude_desktop_config_is_valid_json_with_both_setups() -> None:
     assert servers["bailian-offline"]["args"] == ["--emulator"]
 
 
+@pytest.mark.slow
 def test_generate_image_example_runs_offline(tmp_path: Path) -> None:
     env = {**os.environ, "BAILIAN_DATA_DIR": str(tmp_path / "data"), "BAILIAN_OUTPUT_DIR": str(tmp_path / "out")}
     env.pop("DASHSCOPE_API_KEY", None)

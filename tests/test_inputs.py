@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import os
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from bailian_mcp.catalog import ImageEditModel, InputImageRule, WanxEditModel, resolve
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile, audio_input, confine, image_input
+from tests.support.media import data_uri, png_bytes
 
 QWEN_EDIT = resolve("edit_image", "qwen-image-edit")
 WANX_EDIT = resolve("wanx_edit_image", "wanx2.1-imageedit")
 assert isinstance(QWEN_EDIT, ImageEditModel) and isinstance(WANX_EDIT, WanxEditModel)
 QWEN_RULE = QWEN_EDIT.input_images
 WANX_RULE = WANX_EDIT.input_images
-
-
-def image_bytes(width: int, height: int, fmt: str = "PNG", mode: str = "1") -> bytes:
-    """A cheap image: 1-bit (or the given mode) pixels compress to almost nothing even at 4096 px."""
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height)).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def data_uri(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 def write(path: Path, data: bytes = b"x") -> Path:
@@ -218,7 +205,7 @@ def test_a_blank_image_value_is_refused() -> None:
 
 
 def test_a_valid_png_data_uri_is_decoded_checked_and_kept_verbatim() -> None:
-    data = image_bytes(400, 500)
+    data = png_bytes(400, 500)
     uri = data_uri(data)
     image = image_input(uri, QWEN_RULE, [], param="image")
     assert image.reference == uri
@@ -242,21 +229,21 @@ def test_a_data_uri_that_is_not_an_image_is_refused() -> None:
 
 
 def test_a_gif_is_refused_when_the_rule_does_not_allow_it() -> None:
-    gif = image_bytes(400, 400, fmt="GIF", mode="P")
+    gif = png_bytes(400, 400, kind="GIF")
     with pytest.raises(InputError, match="the image is GIF"):
         image_input(data_uri(gif, "image/gif"), QWEN_RULE, [], param="image")
 
 
 def test_a_gif_is_accepted_by_a_rule_that_lists_it() -> None:
     rule = InputImageRule(384, 3072, formats=("PNG", "GIF"))
-    gif = image_bytes(400, 400, fmt="GIF", mode="P")
+    gif = png_bytes(400, 400, kind="GIF")
     assert image_input(data_uri(gif, "image/gif"), rule, [], param="image").data == gif
 
 
 @pytest.mark.parametrize(("width", "height"), [(383, 500), (500, 383), (3073, 500), (500, 3073)])
 def test_a_data_uri_image_with_a_side_out_of_range_is_refused_naming_its_size(width: int, height: int) -> None:
     with pytest.raises(InputError) as caught:
-        image_input(data_uri(image_bytes(width, height)), QWEN_RULE, [], param="image")
+        image_input(data_uri(png_bytes(width, height)), QWEN_RULE, [], param="image")
     assert f"the image is {width}×{height}" in str(caught.value)
 
 
@@ -267,7 +254,7 @@ def test_a_data_uri_over_the_byte_limit_is_refused_before_decoding_the_image() -
 
 
 def test_an_image_exactly_at_the_byte_limit_is_accepted() -> None:
-    data = image_bytes(400, 400)
+    data = png_bytes(400, 400)
     rule = InputImageRule(384, 3072, max_bytes=len(data))
     assert image_input(data_uri(data), rule, [], param="image").data == data
     with pytest.raises(InputError, match="MB; allowed"):
@@ -275,7 +262,9 @@ def test_an_image_exactly_at_the_byte_limit_is_accepted() -> None:
 
 
 def _png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims `width`×`height` pixels (a decompression bomb, as far as Pillow knows)."""
+    """A tiny PNG whose header claims `width`×`height` pixels (a decompression bomb, as far as Pillow knows).
+
+    Hand-built on purpose: tests/support/media makes real pictures, and a real 20000×20000 one is 400 megapixels."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -302,7 +291,7 @@ def test_an_image_claiming_hundreds_of_megapixels_is_refused_as_an_input_error()
 def test_a_local_image_becomes_a_local_file_with_its_hash_size_and_type(
     root: Path, name: str, fmt: str, mime: str
 ) -> None:
-    data = image_bytes(400, 420, fmt=fmt, mode="RGB")
+    data = png_bytes(400, 420, kind=fmt)
     file = write(root / name, data)
     image = image_input(str(file), QWEN_RULE, [root], param="image")
     assert image.reference == LocalFile(
@@ -313,14 +302,14 @@ def test_a_local_image_becomes_a_local_file_with_its_hash_size_and_type(
 
 
 def test_a_local_image_given_as_a_file_uri_is_read(root: Path) -> None:
-    data = image_bytes(400, 400)
+    data = png_bytes(400, 400)
     file = write(root / "cat.png", data)
     image = image_input(file.as_uri(), QWEN_RULE, [root], param="image")
     assert isinstance(image.reference, LocalFile) and image.reference.path == file
 
 
 def test_a_local_file_outside_the_roots_is_refused_before_it_is_read(root: Path, tmp_path: Path) -> None:
-    file = write(tmp_path / "elsewhere.png", image_bytes(400, 400))
+    file = write(tmp_path / "elsewhere.png", png_bytes(400, 400))
     with pytest.raises(InputError, match="BAILIAN_INPUT_ROOTS"):
         image_input(str(file), QWEN_RULE, [root], param="image")
 
@@ -332,7 +321,7 @@ def test_a_local_file_that_is_not_an_image_is_refused(root: Path) -> None:
 
 
 def test_a_local_image_too_small_is_refused(root: Path) -> None:
-    file = write(root / "tiny.png", image_bytes(64, 64))
+    file = write(root / "tiny.png", png_bytes(64, 64))
     with pytest.raises(InputError, match="the image is 64×64"):
         image_input(str(file), QWEN_RULE, [root], param="image")
 
@@ -357,7 +346,7 @@ def test_the_catalog_rules_are_the_documented_ones(rule: InputImageRule, low: in
 )
 def test_exact_side_boundaries_are_allowed(root: Path, rule: InputImageRule, low: int, high: int) -> None:
     for width, height in [(low, low), (high, low), (low, high)]:
-        file = write(root / f"{width}x{height}.png", image_bytes(width, height))
+        file = write(root / f"{width}x{height}.png", png_bytes(width, height))
         assert image_input(str(file), rule, [root], param="image").data is not None
 
 
@@ -368,7 +357,7 @@ def test_exact_side_boundaries_are_allowed(root: Path, rule: InputImageRule, low
 )
 def test_one_pixel_beyond_a_boundary_is_refused(root: Path, rule: InputImageRule, low: int, high: int) -> None:
     for width, height in [(low - 1, low), (low, low - 1), (high + 1, low), (low, high + 1)]:
-        file = write(root / f"{width}x{height}.png", image_bytes(width, height))
+        file = write(root / f"{width}x{height}.png", png_bytes(width, height))
         with pytest.raises(InputError) as caught:
             image_input(str(file), rule, [root], param="base_image_url")
         assert f"the image is {width}×{height}" in str(caught.value)

@@ -15,8 +15,7 @@ from bailian_mcp.emulator.faults import NO_FAULTS, EndpointFaults, FaultPlan
 from bailian_mcp.jobs import admin as job_admin
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.submission import SubmitUncertainError
-from tests.conftest import quick_services
-from tests.e2e.conftest import make_settings
+from tests.support.services import make_settings, quick_services
 
 LOST_REPLIES = FaultPlan(submit=EndpointFaults(reset_after=1.0))  # the task is made, its reply never arrives
 

@@ -19,7 +19,7 @@ from bailian_mcp.config import Settings
 from bailian_mcp.jobs import store as jobs
 from bailian_mcp.jobs.status import JOB_FINAL, TASK_FINAL
 from bailian_mcp.jobs.store import JobStore
-from tests.conftest import quick_services
+from tests.support.services import quick_services
 
 BASE = "https://dashscope.test/api/v1"
 

@@ -26,6 +26,7 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
+@pytest.mark.slow
 def test_listing_the_tools_loads_no_http_client_progress_display_or_command_parsers(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", STARTUP], capture_output=True, text=True, timeout=60, check=True, cwd=str(tmp_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,21 +15,11 @@ from PIL import Image
 
 from bailian_mcp.dashscope.client import RetryPolicy
 from bailian_mcp.media import DownloadError, download, image_info, preview_jpeg, suffix_for
+from tests.support.media import png_bytes
 
 URL = "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/1d/a.png"
 SIGNED = URL + "?Expires=1709372335&OSSAccessKeyId=LTAI&Signature=c2VjcmV0"
 FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
-
-
-def png_bytes(width: int = 64, height: int = 48, *, noise: bool = False) -> bytes:
-    if noise:
-        rng = random.Random(7)
-        image = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
-    else:
-        image = Image.new("RGB", (width, height), (200, 30, 90))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -47,7 +36,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 async def test_download_saves_the_file_with_its_size_checksum_and_type(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    data = png_bytes()
+    data = png_bytes(64, 48)
     dest = tmp_path / "out" / "2024-03-01" / "job_1-0.png"
     with respx.mock:
         route = respx.get(URL).mock(
@@ -73,7 +62,7 @@ async def test_without_a_content_type_the_mime_type_is_guessed_from_the_name(
     http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     with respx.mock:
-        respx.get(URL).mock(return_value=httpx.Response(200, content=png_bytes()))
+        respx.get(URL).mock(return_value=httpx.Response(200, content=png_bytes(64, 48)))
         saved = await download(http, URL, tmp_path / "a.png", max_bytes=10_000_000, retry=FAST)
     assert saved.mime_type == "image/png"
 
@@ -95,7 +84,7 @@ async def test_a_large_file_arriving_in_many_chunks_is_checksummed_whole(
 
 
 async def test_a_transient_failure_is_retried(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    data = png_bytes()
+    data = png_bytes(64, 48)
     with respx.mock:
         route = respx.get(URL).mock(
             side_effect=[httpx.ReadTimeout("slow"), httpx.Response(503), httpx.Response(200, content=data)]
@@ -106,7 +95,7 @@ async def test_a_transient_failure_is_retried(http: httpx.AsyncClient, tmp_path:
 
 
 async def test_a_truncated_body_is_retried_then_saved_whole(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    data = png_bytes()
+    data = png_bytes(64, 48)
     truncated = httpx.Response(200, content=data[:50], headers={"content-length": str(len(data))})
     with respx.mock:
         route = respx.get(URL).mock(side_effect=[truncated, httpx.Response(200, content=data)])
@@ -263,6 +252,7 @@ async def test_preview_keeps_a_small_image_at_its_size(tmp_path: Path) -> None:
 
 async def test_preview_of_an_rgba_png_is_a_jpeg(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
+    # Half-transparent RGBA, made here: tests/support/media makes opaque RGB pictures only.
     Image.new("RGBA", (300, 300), (0, 0, 255, 128)).save(path)
     preview = await preview_jpeg(path, max_side=128, max_bytes=50_000)
     assert preview is not None and preview[:3] == b"\xff\xd8\xff"

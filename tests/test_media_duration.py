@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import struct
-import wave
 from pathlib import Path
 
 import pytest
 
 from bailian_mcp.media import media_duration
+from tests.support.media import write_wav
 
 MP3_FRAME_128K = bytes([0xFF, 0xFB, 0x90, 0x64])  # MPEG-1 Layer III, no CRC, 128 kbps, 44.1 kHz
-
-
-def write_wav(path: Path, *, rate: int, channels: int, width: int, frames: int) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(width)
-        out.setframerate(rate)
-        out.writeframes(b"\0" * (frames * channels * width))
-    return path
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -58,12 +49,12 @@ def id3v2(payload_size: int, payload: bytes = b"") -> bytes:
 def test_a_wav_lasts_its_data_bytes_over_its_byte_rate(
     tmp_path: Path, rate: int, channels: int, width: int, frames: int, seconds: float
 ) -> None:
-    path = write_wav(tmp_path / "a.wav", rate=rate, channels=channels, width=width, frames=frames)
+    path = write_wav(tmp_path / "a.wav", frames / rate, rate, channels=channels, sample_width=width)
     assert media_duration(path) == seconds
 
 
 def test_a_wav_with_an_extra_chunk_before_the_data_is_read(tmp_path: Path) -> None:
-    plain = write_wav(tmp_path / "plain.wav", rate=16000, channels=1, width=2, frames=16000).read_bytes()
+    plain = write_wav(tmp_path / "plain.wav", 1.0).read_bytes()
     fmt_end = 12 + 8 + 16
     payload = b"INFOISFT\x05\0\0\0L"  # 13 bytes: an odd-sized chunk, padded to an even length
     extra = b"LIST" + struct.pack("<I", len(payload)) + payload + b"\0"
@@ -74,7 +65,7 @@ def test_a_wav_with_an_extra_chunk_before_the_data_is_read(tmp_path: Path) -> No
 
 
 def test_a_wav_suffix_in_capitals_is_recognised(tmp_path: Path) -> None:
-    path = write_wav(tmp_path / "A.WAV", rate=16000, channels=1, width=2, frames=8000)
+    path = write_wav(tmp_path / "A.WAV", 0.5)
     assert media_duration(path) == 0.5
 
 
@@ -158,7 +149,7 @@ def test_an_mp3_frame_without_a_usable_bitrate_has_no_duration(tmp_path: Path, b
 
 @pytest.mark.parametrize("name", ["a.ogg", "a.flac", "a.txt", "a"])
 def test_an_unknown_suffix_has_no_duration(tmp_path: Path, name: str) -> None:
-    path = write_wav(tmp_path / "real.wav", rate=8000, channels=1, width=1, frames=800)
+    path = write_wav(tmp_path / "real.wav", 0.1, 8000, sample_width=1)
     target = tmp_path / name
     target.write_bytes(path.read_bytes())
     assert media_duration(target) is None
@@ -183,7 +174,7 @@ def test_a_missing_file_has_no_duration(tmp_path: Path) -> None:
 
 
 def test_a_wav_without_a_data_chunk_has_no_duration(tmp_path: Path) -> None:
-    plain = write_wav(tmp_path / "a.wav", rate=16000, channels=1, width=2, frames=10).read_bytes()
+    plain = write_wav(tmp_path / "a.wav", 10 / 16000).read_bytes()
     cut = tmp_path / "cut.wav"
     cut.write_bytes(plain[: 12 + 8 + 16])
     assert media_duration(cut) is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +14,6 @@ import anyio
 import httpx
 import pytest
 import respx
-from PIL import Image
 
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.config import Settings
@@ -24,7 +22,8 @@ from bailian_mcp.errors import ConfigurationError, InputError
 from bailian_mcp.jobs.results import JobResult
 from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.jobs.submission import SubmitUncertainError
-from tests.conftest import quick_services
+from tests.support.media import png_bytes
+from tests.support.services import quick_services
 
 BASE = "https://dashscope.test/api/v1"
 SUBMIT_PATH = "/services/aigc/text2image/image-synthesis"
@@ -34,15 +33,9 @@ SUBMIT_TIME = "2024-03-01 17:38:24.817"
 END_TIME = "2024-03-01 17:38:55.565"
 
 
-def png(width: int, height: int, colour: tuple[int, int, int] = (10, 120, 200)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 IMAGES = {
-    f"{RESULT_HOST}/1d/{TASK_ID}-0.png": png(64, 48),
-    f"{RESULT_HOST}/1d/{TASK_ID}-1.png": png(40, 40, (250, 0, 0)),
+    f"{RESULT_HOST}/1d/{TASK_ID}-0.png": png_bytes(64, 48),
+    f"{RESULT_HOST}/1d/{TASK_ID}-1.png": png_bytes(40, 40, (250, 0, 0)),
 }
 URLS = list(IMAGES)
 

@@ -28,7 +28,8 @@ from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs.results import ErrorInfo, OutputFile, Segment
 from bailian_mcp.jobs.services import Services
-from tests.conftest import quick_services
+from tests.support.media import write_wav
+from tests.support.services import quick_services
 
 BEIJING = BuildContext(region="cn-beijing")
 SAMPLE = "https://dashscope.oss-cn-beijing.aliyuncs.com/samples/audio/paraformer/hello_world_female2.wav"
@@ -89,12 +90,6 @@ def roots(tmp_path: Path) -> Path:
 @pytest.fixture
 def local(roots: Path) -> BuildContext:
     return BuildContext(region="cn-beijing", input_roots=[roots])
-
-
-def wav(folder: Path, name: str = "meeting.wav", data: bytes = b"RIFF....WAVEfmt fake audio") -> Path:
-    path = folder / name
-    path.write_bytes(data)
-    return path
 
 
 # ---------------------------------------------------------------------- the request body
@@ -170,7 +165,7 @@ def test_urls_with_non_ascii_characters_are_percent_encoded_and_oss_urls_pass() 
 
 
 def test_a_local_file_becomes_a_placeholder_the_runner_uploads(roots: Path, local: BuildContext) -> None:
-    path = wav(roots)
+    path = write_wav(roots / "meeting.wav")
     body = body_for(local, audio=[str(path), SAMPLE])
     placeholder, url = body["input"]["file_urls"]
     assert url == SAMPLE
@@ -237,13 +232,13 @@ def test_a_file_that_is_not_audio_is_refused(roots: Path, local: BuildContext) -
 
 
 def test_a_path_outside_the_allowed_folders_is_refused(tmp_path: Path, local: BuildContext) -> None:
-    outside = wav(tmp_path, "elsewhere.wav")
+    outside = write_wav(tmp_path / "elsewhere.wav")
     error = rejection(local, audio=[SAMPLE, str(outside)])
     assert error.param == "audio[1]" and "BAILIAN_INPUT_ROOTS" in str(error)
 
 
 def test_hidden_files_and_relative_paths_are_refused(roots: Path, local: BuildContext) -> None:
-    hidden = wav(roots, ".secret.wav")
+    hidden = write_wav(roots / ".secret.wav")
     assert "hidden files" in str(rejection(local, audio=[str(hidden)]))
     assert "absolute path" in str(rejection(local, audio=["meeting.wav"]))
     assert "not data: URIs" in str(rejection(local, audio=["data:audio/wav;base64,UklGRg=="]))
@@ -266,8 +261,8 @@ def test_an_unknown_model_gets_a_did_you_mean() -> None:
 def test_the_same_recording_twice_is_refused(roots: Path, local: BuildContext) -> None:
     error = rejection(audio=[SAMPLE, OTHER, SAMPLE])
     assert error.param == "audio[2]" and "same recording as audio[0]" in str(error)
-    first = wav(roots, "a.wav")
-    copy = wav(roots, "b.wav")  # same bytes under another name: it would be the same upload
+    first = write_wav(roots / "a.wav")
+    copy = write_wav(roots / "b.wav")  # same bytes under another name: it would be the same upload
     assert "same recording as audio[0]" in str(rejection(local, audio=[str(first), str(copy)]))
     assert "same recording" in str(rejection(local, audio=[str(first), f"file://{first}"]))
 
@@ -530,10 +525,11 @@ async def test_a_transcript_that_could_not_be_downloaded_keeps_its_url(
     assert any("Could not save transcript 0" in warning for warning in result.warnings)
 
 
+@pytest.mark.slow
 async def test_a_local_recording_is_uploaded_once_and_sent_as_oss(
     services: Services, mock: respx.MockRouter, roots: Path
 ) -> None:
-    path = wav(roots)
+    path = write_wav(roots / "meeting.wav")
     policy = mock.get("/uploads", params={"action": "getPolicy", "model": "paraformer-v1"}).mock(
         return_value=httpx.Response(200, json=POLICY)
     )

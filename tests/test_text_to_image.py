@@ -213,6 +213,7 @@ def test_any_wan_size_with_a_side_out_of_range_is_rejected(sides: tuple[int, int
     assert caught.value.param == "size" and caught.value.value == size
 
 
+@pytest.mark.slow
 @given(text=st.text(max_size=20))
 def test_normalize_size_either_returns_a_valid_size_or_raises_input_error(text: str) -> None:
     try:

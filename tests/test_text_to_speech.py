@@ -19,7 +19,8 @@ from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.errors import NOTHING_SENT, InputError
 from bailian_mcp.jobs.services import open_services
 from bailian_mcp.jobs.submission import SubmitUncertainError
-from tests.test_dashscope_speech import KEY, FakeSambert, Scenario, mp3_bytes, split, wav_bytes
+from tests.support.media import mp3_bytes, wav_bytes
+from tests.support.sambert import KEY, FakeSambert, Scenario, split
 
 BEIJING = BuildContext(region="cn-beijing")
 TEXT = "床前明月光，疑是地上霜。"
@@ -206,7 +207,9 @@ async def exchange(fake: FakeSambert, tmp_path: Path, key: str = KEY, **values: 
         context = ExchangeContext(
             client=client, progress=progress, output_path=lambda index, suffix: tmp_path / f"job-{index}{suffix}"
         )
-        outcome = await TEXT_TO_SPEECH.execute(context, build(params(**values), BEIJING))
+        request = build(params(**values), BEIJING)
+        assert request.exchange is not None
+        outcome = await request.exchange(context, request)
     return outcome, messages
 
 

@@ -21,7 +21,7 @@ from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.errors import InputError
 from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.server.tools import ClientFriendlySchema
-from tests.conftest import RECORDINGS
+from tests.support.recordings import RECORDINGS
 
 BASE = "https://dashscope.test/api/v1"
 PATH = "services/aigc/text-generation/generation"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bailian_mcp.config import Settings
@@ -49,6 +50,7 @@ def test_resource_uris_name_the_job_output_and_its_suffix(tmp_path: Path) -> Non
     assert resource_uri("job_x", OutputFile(index=0, kind="image")) is None
 
 
+@pytest.mark.slow
 async def test_previews_of_many_images_share_one_budget(settings: Settings, tmp_path: Path) -> None:
     outputs = []
     for index in range(4):

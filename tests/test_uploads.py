@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import io
 import json
 import sqlite3
 import time
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from PIL import Image
 
 from bailian_mcp.capabilities.edit_image import EDIT_IMAGE, EditImageParams
 from bailian_mcp.capabilities.wanx_edit_image import WANX_EDIT_IMAGE, WanxEditImageParams
@@ -27,7 +25,8 @@ from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, UPLOAD_TTL_SECONDS, upload_file
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.store import JobStore
-from tests.conftest import quick_services
+from tests.support.media import png_bytes
+from tests.support.services import quick_services
 
 BASE = "https://dashscope.test/api/v1"
 OTHER_BASE = "https://dashscope-intl.aliyuncs.com/api/v1"
@@ -388,12 +387,6 @@ RESULT_URL = "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/1d/out-0.p
 RESOLVE = "x-dashscope-ossresourceresolve"
 
 
-def png_bytes(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 120, 200)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def job_settings(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> Settings:
     return load_settings(
@@ -520,9 +513,7 @@ async def test_a_direct_edit_with_a_local_image_sends_oss_and_the_resolve_header
     services: Services, mock: respx.MockRouter, tmp_path: Path
 ) -> None:
     image = tmp_path / "photo.jpg"
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 400)).save(buffer, format="JPEG")
-    image.write_bytes(buffer.getvalue())
+    image.write_bytes(png_bytes(400, 400, kind="JPEG"))
     get, post = routes(mock, policy=policies("d/edit"))
     reply = {
         "output": {"choices": [{"finish_reason": "stop", "message": {"content": [{"image": RESULT_URL}]}}]},

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from bailian_mcp.capabilities.base import BuildContext, parse_params
 from bailian_mcp.capabilities.wanx_edit_image import (
@@ -20,6 +18,7 @@ from bailian_mcp.capabilities.wanx_edit_image import (
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile
+from tests.support.media import png_bytes
 
 BEIJING = BuildContext(region="cn-beijing")
 BASE_IMAGE = "http://wanx.alicdn.com/material/20250318/expand_2.jpg"
@@ -35,12 +34,6 @@ def rejection(context: BuildContext = BEIJING, **params: Any) -> InputError:
     with pytest.raises(InputError) as caught:
         body_for(context, **params)
     return caught.value
-
-
-def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (width, height)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------- the ten functions
@@ -187,8 +180,8 @@ def test_a_mask_is_refused_for_other_functions(function: str) -> None:
 
 def test_a_mask_of_another_resolution_than_the_base_is_refused_naming_both_sizes(tmp_path: Path) -> None:
     base, mask = tmp_path / "base.png", tmp_path / "mask.png"
-    base.write_bytes(png(800, 600))
-    mask.write_bytes(png(600, 800))
+    base.write_bytes(png_bytes(800, 600))
+    mask.write_bytes(png_bytes(600, 800))
     with pytest.raises(InputError) as caught:
         build(
             WanxEditImageParams(
@@ -202,8 +195,8 @@ def test_a_mask_of_another_resolution_than_the_base_is_refused_naming_both_sizes
 
 def test_a_local_mask_of_the_same_resolution_becomes_a_placeholder_like_the_base(tmp_path: Path) -> None:
     base, mask = tmp_path / "base.png", tmp_path / "mask.png"
-    base.write_bytes(png(640, 512))
-    mask.write_bytes(png(640, 512))
+    base.write_bytes(png_bytes(640, 512))
+    mask.write_bytes(png_bytes(640, 512))
     request = build(
         WanxEditImageParams(
             function="description_edit_with_mask", prompt="p", base_image_url=str(base), mask_image_url=str(mask)
@@ -217,7 +210,7 @@ def test_a_local_mask_of_the_same_resolution_becomes_a_placeholder_like_the_base
 
 def test_a_local_base_image_smaller_than_512_is_refused(tmp_path: Path) -> None:
     base = tmp_path / "base.png"
-    base.write_bytes(png(511, 600))
+    base.write_bytes(png_bytes(511, 600))
     with pytest.raises(InputError) as caught:
         build(
             WanxEditImageParams(function="colorization", prompt="p", base_image_url=str(base)),

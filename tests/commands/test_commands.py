@@ -195,6 +195,7 @@ def test_a_partial_success_exits_4(env: Path, capsys: pytest.CaptureFixture[str]
 # ---------------------------------------------------------------------------------------------------- video, task get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=0.1, running_seconds=0.5)])
 def test_text2video_still_running_exits_4_and_task_get_finishes_it(
     env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
@@ -338,6 +339,7 @@ def test_tts_format_choice_and_asr_partial(
 
 
 # Its own emulator: DashScope lists every task of the account, and the shared emulator has other tests' tasks.
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=0.05, running_seconds=0.16)])
 def test_task_list_table_and_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("text2image", "a kite", "--json") == 0

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.types import AudioContent, TextContent
-from PIL import Image
 
+from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
-from tests.e2e.conftest import api_requests
+from tests.support.emulators import api_requests
+from tests.support.media import data_uri, png_bytes, write_png
 
 
 def texts(result: Any) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def make_png(path: Path, size: tuple[int, int], color: tuple[int, int, int] = (200, 120, 40)) -> Path:
-    Image.new("RGB", size, color).save(path)
-    return path
 
 
 async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +80,7 @@ async def test_text_to_text_continues_a_conversation(mcp_client: Client, emulato
 async def test_edit_image_uploads_a_local_file_and_sends_it_as_oss(
     mcp_client: Client, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    source = make_png(tmp_path / "poster.png", (640, 480))
+    source = write_png(tmp_path / "poster.png", (640, 480))
     data = await call(mcp_client, "edit_image", {"image": str(source), "prompt": "把文字改成“开业大吉”"})
     assert data["status"] == "SUCCEEDED" and data["cost"]["amount"] == pytest.approx(0.3)
     (output,) = data["outputs"]
@@ -110,15 +104,14 @@ async def test_edit_image_uploads_a_local_file_and_sends_it_as_oss(
     assert len(api_requests(emulator, "GET", "/uploads")) == 1
 
 
+@pytest.mark.slow
 async def test_edit_image_takes_a_url_and_a_data_uri(mcp_client: Client, tmp_path: Path) -> None:
     made = await call(mcp_client, "text_to_image", {"prompt": "a shop sign", "size": "768*768"})
     url = made["outputs"][0]["url"]
     by_url = await call(mcp_client, "edit_image", {"image": url, "prompt": "add a cat"})
     assert (by_url["outputs"][0]["width"], by_url["outputs"][0]["height"]) == (768, 768)
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 400), (0, 128, 255)).save(buffer, format="PNG")
-    data_uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    by_data = await call(mcp_client, "edit_image", {"image": data_uri, "prompt": "add a hat"})
+    inline = data_uri(png_bytes(400, 400, (0, 128, 255)))
+    by_data = await call(mcp_client, "edit_image", {"image": inline, "prompt": "add a hat"})
     assert by_data["outputs"][0]["width"] == 400
 
 
@@ -142,16 +135,17 @@ async def test_edit_image_refuses_bad_input_before_sending(
 async def test_edit_image_refuses_a_tiny_local_image(
     mcp_client: Client, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    small = make_png(tmp_path / "small.png", (200, 200))
+    small = write_png(tmp_path / "small.png", (200, 200))
     result = await mcp_client.call_tool("edit_image", {"image": str(small), "prompt": "x"})
     assert result.is_error and "200×200" in texts(result) and "384" in texts(result)
     assert api_requests(emulator) == []
 
 
+@pytest.mark.slow
 async def test_wanx_edit_image_expands_a_local_image(
     mcp_client: Client, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    base = make_png(tmp_path / "cactus.png", (600, 600))
+    base = write_png(tmp_path / "cactus.png", (600, 600))
     data = await call(
         mcp_client,
         "wanx_edit_image",
@@ -173,9 +167,10 @@ async def test_wanx_edit_image_expands_a_local_image(
     assert sent["body"]["parameters"]["top_scale"] == 1.5
 
 
+@pytest.mark.slow
 async def test_wanx_edit_image_inpaints_with_a_mask(mcp_client: Client, tmp_path: Path) -> None:
-    base = make_png(tmp_path / "room.png", (640, 640))
-    mask = make_png(tmp_path / "mask.png", (640, 640), (255, 255, 255))
+    base = write_png(tmp_path / "room.png", (640, 640))
+    mask = write_png(tmp_path / "mask.png", (640, 640), (255, 255, 255))
     data = await call(
         mcp_client,
         "wanx_edit_image",
@@ -202,15 +197,15 @@ async def test_wanx_edit_image_inpaints_with_a_mask(mcp_client: Client, tmp_path
 async def test_wanx_edit_image_refuses_parameters_of_another_function(
     mcp_client: Client, emulator: RunningEmulator, tmp_path: Path, arguments: dict[str, Any], named: str
 ) -> None:
-    base = make_png(tmp_path / "b.png", (600, 600))
+    base = write_png(tmp_path / "b.png", (600, 600))
     result = await mcp_client.call_tool("wanx_edit_image", {"prompt": "x", "base_image_url": str(base), **arguments})
     assert result.is_error and named in texts(result)
     assert api_requests(emulator) == []
 
 
 async def test_wanx_edit_image_refuses_a_mask_of_another_size(mcp_client: Client, tmp_path: Path) -> None:
-    base = make_png(tmp_path / "b.png", (600, 600))
-    mask = make_png(tmp_path / "m.png", (512, 512), (255, 255, 255))
+    base = write_png(tmp_path / "b.png", (600, 600))
+    mask = write_png(tmp_path / "m.png", (512, 512), (255, 255, 255))
     result = await mcp_client.call_tool(
         "wanx_edit_image",
         {
@@ -226,6 +221,7 @@ async def test_wanx_edit_image_refuses_a_mask_of_another_size(mcp_client: Client
 # ---------------------------------------------------------------------------------------------------- video
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=0.2, running_seconds=0.8)])
 async def test_text_to_video_hands_back_a_job_and_get_task_saves_the_mp4(
     mcp_client: Client, emulator: RunningEmulator, emulator_config: EmulatorConfig
@@ -264,6 +260,7 @@ async def test_text_to_video_refuses_what_the_service_would(
 # ---------------------------------------------------------------------------------------------------- audio
 
 
+@pytest.mark.slow
 async def test_speech_round_trip_text_to_speech_then_speech_to_text(mcp_client: Client, tmp_path: Path) -> None:
     spoken = await mcp_client.call_tool(
         "text_to_speech", {"text": "你好，欢迎使用百炼。", "model": "sambert-zhichu-v1"}
@@ -292,6 +289,7 @@ async def test_text_to_speech_formats(mcp_client: Client, audio_format: str, suf
     assert data["outputs"][0]["path"].endswith(suffix) and data["outputs"][0]["bytes"] > 0
 
 
+@pytest.mark.slow
 async def test_speech_to_text_reports_a_failed_file_without_failing_the_others(
     mcp_client: Client, emulator: RunningEmulator
 ) -> None:
@@ -315,13 +313,4 @@ async def test_speech_to_text_refuses_a_file_outside_the_allowed_folders(
 
 async def test_every_capability_is_a_tool(mcp_client: Client) -> None:
     tools = {t.name for t in (await mcp_client.list_tools()).tools}
-    assert tools >= {
-        "text_to_image",
-        "text_to_text",
-        "edit_image",
-        "wanx_edit_image",
-        "text_to_video",
-        "text_to_speech",
-        "speech_to_text",
-        "get_task",
-    }
+    assert tools >= {capability.name for capability in CAPABILITIES.values()} | {"get_task"}

@@ -23,7 +23,9 @@ import pytest
 
 from bailian_mcp.batch.report import BatchReport
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
-from tests.e2e.conftest import api_requests
+from tests.support.emulators import api_requests
+
+pytestmark = pytest.mark.slow
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and terminals")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tasks.json"

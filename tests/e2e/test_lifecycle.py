@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,12 @@ from mcp.types import ImageContent, ResourceLink, TextContent
 from bailian_mcp.config import Settings
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
 from bailian_mcp.server import build_server
-from tests.e2e.conftest import api_requests, make_settings
+from tests.support.emulators import api_requests
+from tests.support.services import make_settings
+from tests.support.spawned import ENTRY_POINT
 
 SLOW = EmulatorConfig(pending_seconds=0.1, running_seconds=1.5)
 QUEUED = EmulatorConfig(pending_seconds=30, running_seconds=1)
-ENTRY_POINT = str(Path(sys.executable).with_name("bailian-mcp"))
 
 
 def texts(result: Any) -> str:
@@ -39,6 +39,7 @@ async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str
     return result.structured_content
 
 
+@pytest.mark.slow
 async def test_list_tasks_shows_jobs_newest_first_with_their_total_cost(mcp_client: Client) -> None:
     await call(mcp_client, "text_to_image", {"prompt": "one", "n": 2})
     await call(mcp_client, "text_to_image", {"prompt": "two", "model": "qwen-image"})
@@ -50,6 +51,7 @@ async def test_list_tasks_shows_jobs_newest_first_with_their_total_cost(mcp_clie
     assert len(only_qwen["jobs"]) == 1
 
 
+@pytest.mark.slow
 async def test_a_task_created_elsewhere_with_the_same_key_is_adopted_and_collected(
     mcp_client: Client, emulator: RunningEmulator
 ) -> None:
@@ -85,6 +87,7 @@ async def test_cancel_task_while_pending_cancels_it_on_dashscope(
     assert after["status"] == "CANCELED"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [SLOW])
 async def test_cancel_task_while_running_explains_it_will_finish(
     mcp_client: Client, emulator_config: EmulatorConfig
@@ -105,6 +108,7 @@ async def test_cancel_task_while_running_explains_it_will_finish(
     assert finished["status"] == "SUCCEEDED"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [SLOW])
 async def test_a_killed_server_loses_no_job_and_pays_nothing_twice(
     tmp_path: Path, emulator: RunningEmulator, emulator_config: EmulatorConfig
@@ -131,6 +135,7 @@ async def test_a_killed_server_loses_no_job_and_pays_nothing_twice(
     assert len(api_requests(emulator, "POST", "image-synthesis")) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "emulator_config", [EmulatorConfig(pending_seconds=0.05, running_seconds=0.1, result_url_ttl_seconds=3.0)]
 )
@@ -150,6 +155,7 @@ async def test_an_expired_url_is_reported_and_the_saved_file_kept(
     assert repaired["outputs"][0]["url"] == made["outputs"][0]["url"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "saved", "schemes"),
     [("local", True, ["bailian"]), ("url", False, ["http"]), ("both", True, ["bailian", "http"])],
@@ -170,6 +176,7 @@ async def test_result_modes(
     assert len(result.model_dump_json()) < 1024 * 1024
 
 
+@pytest.mark.slow
 async def test_resources_list_the_catalogue_and_serve_saved_files(mcp_client: Client) -> None:
     resources = {str(r.uri) for r in (await mcp_client.list_resources()).resources}
     assert "bailian://models" in resources
@@ -205,6 +212,7 @@ def test_an_unknown_tool_group_is_a_configuration_error(tmp_path: Path, clean_en
         build_server(make_settings(tmp_path, "http://127.0.0.1:9/api/v1", tools="pictures"))
 
 
+@pytest.mark.slow
 async def test_cancelling_get_task_does_not_cancel_the_job(
     server_settings: Settings, emulator: RunningEmulator
 ) -> None:

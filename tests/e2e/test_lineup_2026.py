@@ -73,6 +73,7 @@ def frames(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", lineup("text_to_image"))
 async def test_each_new_text_to_image_model(mcp_client: Client, emulator: RunningEmulator, model: str) -> None:
     spec = catalog.named(model)
@@ -89,6 +90,7 @@ async def test_each_new_text_to_image_model(mcp_client: Client, emulator: Runnin
         assert f"{picture['width']}*{picture['height']}" == spec.default_size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", lineup("edit_image"))
 async def test_each_new_editor_composes_local_files(
     mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str], model: str
@@ -108,6 +110,7 @@ async def test_each_new_editor_composes_local_files(
     assert data["outputs"] and all(Path(o["path"]).suffix == ".png" for o in data["outputs"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", lineup("image_to_video"))
 async def test_each_image_to_video_model(
     mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str], model: str
@@ -130,6 +133,7 @@ async def test_each_image_to_video_model(
     assert Path(clip["path"]).suffix == ".mp4" and clip["duration_seconds"] == 5
 
 
+@pytest.mark.slow
 async def test_image_to_video_with_a_driving_audio_track(
     mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str]
 ) -> None:
@@ -140,6 +144,7 @@ async def test_image_to_video_with_a_driving_audio_track(
     assert data["outputs"][0]["duration_seconds"] == 8 and data["cost"]["currency"] == "CNY"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", lineup("reference_to_video"))
 async def test_each_reference_to_video_model(
     mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str], model: str
@@ -153,6 +158,7 @@ async def test_each_reference_to_video_model(
     assert Path(data["outputs"][0]["path"]).suffix == ".mp4"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", lineup("text_to_video"))
 async def test_each_new_text_to_video_model(mcp_client: Client, emulator: RunningEmulator, model: str) -> None:
     spec = catalog.named(model)

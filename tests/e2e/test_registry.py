@@ -118,6 +118,7 @@ def test_a_registered_capability_joins_its_tool_group(clip: Capability, server_s
     assert "text_to_clip" in tool_groups()["video"]
 
 
+@pytest.mark.slow
 async def test_a_registered_capability_is_a_tool_that_runs(clip: Capability, server_settings: Settings) -> None:
     async with Client(build_server(server_settings)) as client:
         assert "text_to_clip" in {tool.name for tool in (await client.list_tools()).tools}

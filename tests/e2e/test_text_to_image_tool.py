@@ -44,6 +44,7 @@ async def test_tools_are_listed_with_client_friendly_schemas(mcp_client: Client)
     assert annotations is not None and annotations.read_only_hint is False and annotations.open_world_hint
 
 
+@pytest.mark.slow
 async def test_text_to_image_saves_previews_and_describes_every_image(
     mcp_client: Client, emulator: RunningEmulator
 ) -> None:
@@ -87,6 +88,7 @@ async def test_text_to_image_saves_previews_and_describes_every_image(
     assert any("Submitted" in (message or "") for _, message in progress)
 
 
+@pytest.mark.slow
 async def test_the_request_on_the_wire_has_the_recorded_shape(
     mcp_client: Client, emulator: RunningEmulator, recording: Any
 ) -> None:
@@ -104,6 +106,7 @@ async def test_the_request_on_the_wire_has_the_recorded_shape(
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "size", "expected"),
     [
@@ -156,6 +159,7 @@ async def test_invalid_input_is_rejected_before_anything_is_sent(
     assert api_requests(emulator) == []
 
 
+@pytest.mark.slow
 async def test_a_job_that_outlives_wait_seconds_is_handed_back_and_finished_by_get_task(
     mcp_client: Client, emulator: RunningEmulator
 ) -> None:
@@ -177,6 +181,7 @@ async def test_a_job_that_outlives_wait_seconds_is_handed_back_and_finished_by_g
     assert len(api_requests(emulator, "POST", "image-synthesis")) == 1
 
 
+@pytest.mark.slow
 async def test_get_task_downloads_a_deleted_file_again(mcp_client: Client) -> None:
     made = await mcp_client.call_tool("text_to_image", {"prompt": "keep me"})
     output = made.structured_content["outputs"][0]  # type: ignore[index]
@@ -191,6 +196,7 @@ async def test_get_task_with_an_unknown_handle_says_so(mcp_client: Client) -> No
     assert result.is_error and "job_doesnotexist" in texts(result)
 
 
+@pytest.mark.slow
 async def test_a_failed_task_is_an_error_result_with_its_code(mcp_client: Client) -> None:
     result = await mcp_client.call_tool("text_to_image", {"prompt": "[emulator:fail] a cat"})
     assert result.is_error
@@ -200,6 +206,7 @@ async def test_a_failed_task_is_an_error_result_with_its_code(mcp_client: Client
     assert "FAILED" in texts(result)
 
 
+@pytest.mark.slow
 async def test_partial_failure_keeps_the_good_images_and_charges_only_them(mcp_client: Client) -> None:
     result = await mcp_client.call_tool("text_to_image", {"prompt": "[emulator:partial] cats", "n": 3})
     assert not result.is_error, texts(result)
@@ -240,6 +247,7 @@ async def test_without_a_key_tools_are_listed_and_calls_say_what_to_set(tmp_path
     assert result.is_error and "DASHSCOPE_API_KEY" in texts(result)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=0.05, running_seconds=0.1, submit_rps=1.0)])
 async def test_throttling_is_absorbed_by_retries(
     tmp_path: Path, emulator: RunningEmulator, emulator_config: EmulatorConfig
@@ -253,6 +261,7 @@ async def test_throttling_is_absorbed_by_retries(
     assert 429 in statuses and statuses.count(200) == 2
 
 
+@pytest.mark.slow
 async def test_client_side_pacing_keeps_concurrent_submissions_under_the_limit(
     mcp_client: Client, emulator: RunningEmulator
 ) -> None:
@@ -269,6 +278,7 @@ async def test_client_side_pacing_keeps_concurrent_submissions_under_the_limit(
     assert statuses == [200, 200, 200, 200]
 
 
+@pytest.mark.slow
 async def test_the_legacy_handshake_works_too(server_settings: Settings) -> None:
     async with Client(build_server(server_settings), mode="legacy") as client:
         progress: list[float] = []
@@ -281,6 +291,7 @@ async def test_the_legacy_handshake_works_too(server_settings: Settings) -> None
     assert progress
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=30, running_seconds=1)])
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_cancelling_the_call_cancels_the_pending_task_on_dashscope(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,9 @@ from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 
 from bailian_mcp.emulator import RunningEmulator
+from tests.support.spawned import ENTRY_POINT, free_port
 
-ENTRY_POINT = str(Path(sys.executable).with_name("bailian-mcp"))
+pytestmark = pytest.mark.slow
 
 
 def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -60,12 +60,6 @@ async def test_stdio_with_the_built_in_emulator_and_no_key(tmp_path: Path) -> No
         StdioServerParameters(command=ENTRY_POINT, args=["--emulator"], env=env), mode="legacy"
     ) as client:
         await generate_one_image(client)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

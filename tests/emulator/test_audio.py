@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bailian_mcp.emulator.audio import MARKER, SilentMp3, id3_tag, probe, tone, wav_header
+from tests.support.media import wav_bytes
 
 
 def test_tone_has_the_requested_length_and_loudness() -> None:
@@ -38,13 +39,7 @@ def test_probe_reads_wav_duration_and_the_embedded_text() -> None:
 
 
 def test_probe_reads_foreign_wavs_without_text() -> None:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(2)
-        writer.setsampwidth(2)
-        writer.setframerate(44100)
-        writer.writeframes(bytes(4 * 44100 * 2))
-    info = probe(out.getvalue())
+    info = probe(wav_bytes(2.0, 44100, channels=2))
     assert info is not None and (info.channels, info.duration_ms, info.text) == (2, 2000, None)
 
 
@@ -78,6 +73,7 @@ def test_probe_refuses_what_is_not_audio(data: bytes) -> None:
     assert probe(data) is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
 @pytest.mark.parametrize("kind", ["wav", "mp3"])
 def test_ffprobe_reads_both_formats(tmp_path: Path, kind: str) -> None:

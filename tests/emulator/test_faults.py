@@ -4,7 +4,6 @@ socket-level faults (resets, cut and stalled downloads, WebSocket drops) over a 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -29,8 +28,8 @@ from bailian_mcp.emulator.faults import (
     FaultPlan,
     Latency,
 )
-
-from .conftest import ASYNC, AUTH, MULTIMODAL, T2I, TEXTGEN, UPLOADS, Emulator, MakeEmulator, picture
+from tests.support.emulator_app import ASYNC, AUTH, MULTIMODAL, T2I, TEXTGEN, UPLOADS, Emulator, MakeEmulator
+from tests.support.media import data_uri, png_bytes
 
 FAULTS = "/__emulator__/faults"
 STATS = "/__emulator__/faults/stats"
@@ -408,7 +407,7 @@ async def test_expired_result_urls_by_probability(make_emulator: MakeEmulator) -
 
 async def test_expired_urls_of_a_synchronous_edit(make_emulator: MakeEmulator) -> None:
     emu = await make_emulator(faults=plan(sync=only(expired_urls=1.0)))
-    image = "data:image/png;base64," + base64.b64encode(picture(512, 512)).decode()
+    image = data_uri(png_bytes(512, 512))
     body = {
         "model": "qwen-image-edit",
         "input": {"messages": [{"role": "user", "content": [{"image": image}, {"text": "add a hat"}]}]},

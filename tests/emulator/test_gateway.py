@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from .conftest import ASYNC, AUTH, T2I, Emulator, MakeEmulator
+from tests.support.emulator_app import ASYNC, AUTH, T2I, Emulator, MakeEmulator, assert_error
 
 BODY = {"model": "wan2.2-t2i-flash", "input": {"prompt": "a fox"}}
-
-
-def assert_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"code", "message", "request_id"}
-    assert body["code"] == code
-    if message is not None:
-        assert body["message"] == message
-    assert response.headers["x-request-id"] == body["request_id"]
-    assert response.headers["content-type"].startswith("application/json")
 
 
 async def test_missing_key_is_401_no_api_key(emu: Emulator) -> None:

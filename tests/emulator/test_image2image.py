@@ -10,19 +10,19 @@ import pytest
 from PIL import Image
 
 from bailian_mcp.emulator.image2image import FUNCTIONS
-
-from .conftest import ASYNC, AUTH, I2I, Emulator, FileServer, picture
-from .test_gateway import assert_error
+from tests.support.emulator_app import ASYNC, AUTH, I2I, Emulator, assert_error
+from tests.support.emulators import FileServer
+from tests.support.media import png_bytes
 
 
 @pytest.fixture
 def base(files: FileServer) -> str:
-    return files.add("i2i/base.png", picture(800, 600))
+    return files.add("i2i/base.png", png_bytes(800, 600))
 
 
 @pytest.fixture
 def mask(files: FileServer) -> str:
-    return files.add("i2i/mask.png", picture(800, 600, colour=(255, 255, 255)))
+    return files.add("i2i/mask.png", png_bytes(800, 600, (255, 255, 255)))
 
 
 async def submit(
@@ -77,7 +77,7 @@ async def test_super_resolution_multiplies_the_size(emu: Emulator, base: str) ->
 
 
 async def test_results_never_exceed_4096_pixels_a_side(emu: Emulator, files: FileServer) -> None:
-    large = files.add("i2i/large.png", picture(2048, 1024))
+    large = files.add("i2i/large.png", png_bytes(2048, 1024))
     assert await sizes(emu, await finished(emu, edit("super_resolution", large), upscale_factor=4)) == [(4096, 2048)]
 
 
@@ -155,12 +155,12 @@ RESOLUTION = "The resolution of base_image_url is invalid: width and height must
 async def test_base_image_checks(
     emu: Emulator, files: FileServer, width: int, height: int, kind: str, message: str
 ) -> None:
-    url = files.add(f"i2i/bad-{width}-{height}.{kind.lower()}", picture(width, height, kind))
+    url = files.add(f"i2i/bad-{width}-{height}.{kind.lower()}", png_bytes(width, height, kind=kind))
     assert_error(await submit(emu, edit("expand", url)), 400, "InvalidParameter", message)
 
 
 async def test_mask_must_match_the_base_resolution(emu: Emulator, files: FileServer, base: str) -> None:
-    small = files.add("i2i/small-mask.png", picture(640, 600))
+    small = files.add("i2i/small-mask.png", png_bytes(640, 600))
     response = await submit(emu, edit("description_edit_with_mask", base, mask_image_url=small))
     assert_error(
         response,
@@ -191,7 +191,7 @@ async def test_fail_and_partial_triggers(emu: Emulator, base: str) -> None:
 
 
 async def test_inspect_trigger_is_refused_before_any_download(emu: Emulator, files: FileServer) -> None:
-    url = files.add("i2i/inspected.png", picture(800, 600))
+    url = files.add("i2i/inspected.png", png_bytes(800, 600))
     response = await submit(emu, {**edit("expand", url), "prompt": "[emulator:inspect]"})
     assert_error(response, 400, "DataInspectionFailed", "Input data may contain inappropriate content.")
     assert files.requests.get("/i2i/inspected.png") is None

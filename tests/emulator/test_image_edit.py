@@ -3,7 +3,6 @@ parameters, and real edited PNGs behind signed URLs; plus the synchronous qwen-i
 
 from __future__ import annotations
 
-import base64
 import io
 from typing import Any
 
@@ -13,9 +12,9 @@ from PIL import Image
 
 from bailian_mcp.emulator.outputs import OutputStore
 from bailian_mcp.emulator.tasks import ResultFile
-
-from .conftest import ASYNC, AUTH, MULTIMODAL, Emulator, FileServer, MakeEmulator, picture
-from .test_gateway import assert_error
+from tests.support.emulator_app import ASYNC, AUTH, MULTIMODAL, Emulator, MakeEmulator, assert_error
+from tests.support.emulators import FileServer
+from tests.support.media import data_uri, png_bytes
 
 
 def content(*images: str, text: str | None = "make the sky purple") -> list[dict[str, Any]]:
@@ -49,7 +48,7 @@ def urls(body: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 def photo(files: FileServer) -> str:
-    return files.add("edit/photo.png", picture(640, 480))
+    return files.add("edit/photo.png", png_bytes(640, 480))
 
 
 async def test_edit_answers_one_png_of_the_input_size(emu: Emulator, photo: str) -> None:
@@ -75,8 +74,8 @@ async def test_result_url_is_signed_and_expires(make_emulator: MakeEmulator, pho
 
 
 async def test_plus_takes_three_images_n_and_size(emu: Emulator, files: FileServer, photo: str) -> None:
-    other = files.add("edit/other.jpg", picture(500, 700, "JPEG", (10, 120, 220)))
-    inline = "data:image/webp;base64," + base64.b64encode(picture(400, 400, "WEBP")).decode()
+    other = files.add("edit/other.jpg", png_bytes(500, 700, (10, 120, 220), kind="JPEG"))
+    inline = data_uri(png_bytes(400, 400, kind="WEBP"), "image/webp")
     body = await ok(emu, content(photo, other, inline), "qwen-image-edit-plus", n=3, size="1024*768", seed=5)
     assert body["usage"] == {"width": 1024, "height": 768, "image_count": 3}
     pictures = [(await emu.http.get(url)).content for url in urls(body)]
@@ -85,7 +84,7 @@ async def test_plus_takes_three_images_n_and_size(emu: Emulator, files: FileServ
 
 
 async def test_plus_defaults_to_the_last_inputs_size(emu: Emulator, files: FileServer, photo: str) -> None:
-    other = files.add("edit/tall.png", picture(500, 700))
+    other = files.add("edit/tall.png", png_bytes(500, 700))
     assert (await ok(emu, content(photo, other), "qwen-image-edit-plus"))["usage"]["width"] == 500
 
 
@@ -97,7 +96,7 @@ async def test_same_request_same_pixels(emu: Emulator, photo: str) -> None:
 
 @pytest.mark.parametrize("kind", ["JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF"])
 async def test_every_documented_format_is_accepted(emu: Emulator, kind: str) -> None:
-    inline = f"data:image/{kind.lower()};base64," + base64.b64encode(picture(400, 400, kind)).decode()
+    inline = data_uri(png_bytes(400, 400, kind=kind), f"image/{kind.lower()}")
     await ok(emu, content(inline))
 
 
@@ -177,13 +176,13 @@ async def test_text_over_800_characters_is_refused(emu: Emulator, photo: str) ->
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("small.png", picture(383, 500), "The resolution of image is invalid: width and height must each be in "
+        ("small.png", png_bytes(383, 500), "The resolution of image is invalid: width and height must each be in "
          "[384, 3072] pixels, got 383*500."),
-        ("huge.png", picture(3073, 400), "The resolution of image is invalid: width and height must each be in "
+        ("huge.png", png_bytes(3073, 400), "The resolution of image is invalid: width and height must each be in "
          "[384, 3072] pixels, got 3073*400."),
         ("text.png", b"not a picture at all", "The format of image is not supported, supported formats: "
          "JPG, JPEG, PNG, BMP, TIFF, WEBP, GIF."),
-        ("pic.ico", picture(400, 400, "ICO"), "The format of image is not supported, supported formats: "
+        ("pic.ico", png_bytes(400, 400, kind="ICO"), "The format of image is not supported, supported formats: "
          "JPG, JPEG, PNG, BMP, TIFF, WEBP, GIF."),
     ],
 )  # fmt: skip

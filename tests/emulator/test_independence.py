@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import bailian_mcp.emulator
 
 PACKAGE = Path(bailian_mcp.emulator.__file__).parent
@@ -27,6 +29,7 @@ def test_emulator_imports_nothing_else_from_the_package() -> None:
                 )
 
 
+@pytest.mark.slow
 def test_importing_the_emulator_loads_no_heavy_module() -> None:
     heavy = "{'PIL', 'uvicorn', 'websockets', 'httpx', 'aiohttp'}"
     code = f"import sys, bailian_mcp.emulator; print(sorted({heavy} & set(sys.modules)))"

@@ -836,6 +836,7 @@ async def test_fail_trigger_for_every_kind(emu: Emulator, media: dict[str, str])
         assert_error(inspected, 400, "DataInspectionFailed")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
 @pytest.mark.parametrize(("size", "seconds"), [((1920, 1080), 3), ((816, 1104), 2), ((1080, 1920), 2)])
 def test_ffprobe_decodes_cropped_and_large_clips(tmp_path: Path, size: tuple[int, int], seconds: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import struct
 import subprocess
 from pathlib import Path
 
@@ -13,33 +12,7 @@ import pytest
 
 from bailian_mcp.emulator.images import render_yuv420
 from bailian_mcp.emulator.mp4 import _Bits, _nal, pcm_macroblocks, write_mp4
-
-CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf"}
-
-
-def boxes(data: bytes, start: int = 0, end: int | None = None) -> dict[bytes, bytes]:
-    """Top-level boxes of ``data`` (and, flattened, the boxes inside the container boxes)."""
-    found: dict[bytes, bytes] = {}
-    position, end = start, len(data) if end is None else end
-    while position < end:
-        size, kind = struct.unpack(">I4s", data[position : position + 8])
-        assert size >= 8 and position + size <= end, (kind, size)
-        found[kind] = data[position + 8 : position + size]
-        if kind in CONTAINERS:
-            found.update(boxes(data, position + 8, position + size))
-        position += size
-    assert position == end
-    return found
-
-
-def mp4_facts(data: bytes) -> dict[str, object]:
-    """Duration (s), size and sample count as the ``mvhd``, ``tkhd`` and ``stsz`` boxes state them."""
-    found = boxes(data)
-    assert data[4:8] == b"ftyp" and set(found) >= {b"moov", b"mdat"}
-    scale, duration = struct.unpack(">II", found[b"mvhd"][12:20])
-    width, height = struct.unpack(">II", found[b"tkhd"][76:84])
-    (frames,) = struct.unpack(">I", found[b"stsz"][8:12])
-    return {"seconds": duration / scale, "size": (width >> 16, height >> 16), "frames": frames}
+from tests.support.media import mp4_boxes, mp4_facts
 
 
 def test_exp_golomb_codes() -> None:
@@ -71,11 +44,11 @@ def test_box_tree_states_duration_size_and_frames() -> None:
     planes = render_yuv420("boxes", 1, 64, 48)
     data = write_mp4(64, 48, pcm_macroblocks(*planes, 64, 48), seconds=5, fps=30)
     assert mp4_facts(data) == {"seconds": 5.0, "size": (64, 48), "frames": 150}
-    found = boxes(data)
+    found = mp4_boxes(data)
     assert found[b"ftyp"][:4] == b"isom" and found[b"hdlr"][8:12] == b"vide"
     avcc = found[b"stsd"][found[b"stsd"].index(b"avcC") + 4 :]
     assert avcc[:4] == bytes([1, 66, 0xC0, 31])  # version 1, Constrained Baseline, level 3.1
-    assert list(boxes(data)) == [b"ftyp", b"moov", b"mvhd", b"trak", b"tkhd", b"mdia", b"mdhd", b"hdlr", b"minf",
+    assert list(mp4_boxes(data)) == [b"ftyp", b"moov", b"mvhd", b"trak", b"tkhd", b"mdia", b"mdhd", b"hdlr", b"minf",
                                  b"vmhd", b"dinf", b"dref", b"stbl", b"stsd", b"stts", b"stss", b"stsc", b"stsz",
                                  b"stco", b"mdat"]  # fmt: skip
 
@@ -85,6 +58,7 @@ def test_sizes_must_be_whole_macroblocks() -> None:
         write_mp4(100, 48, iter(()))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
 def test_ffprobe_reads_and_decodes_it(tmp_path: Path) -> None:
     planes = render_yuv420("ffprobe", 2, 832, 480)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ASYNC, AUTH, T2I, TEXTGEN, UPLOADS, Emulator, MakeEmulator
+from tests.support.emulator_app import ASYNC, AUTH, T2I, TEXTGEN, UPLOADS, Emulator, MakeEmulator
 
 
 def shape(value: Any) -> Any:

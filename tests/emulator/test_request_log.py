@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import ASYNC, KEY, T2I, Emulator
+from tests.support.emulator_app import ASYNC, KEY, T2I, Emulator
 
 
 async def test_log_records_each_request_in_order_with_its_shape(emu: Emulator) -> None:

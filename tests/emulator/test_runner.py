@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from bailian_mcp.emulator import EmulatorConfig, start_in_thread
-
-from .conftest import ASYNC, AUTH, T2I
+from tests.support.emulator_app import ASYNC, AUTH, T2I
 
 TINY = EmulatorConfig(pending_seconds=0.05, running_seconds=0.1, submit_rps=0)
 SHORT = EmulatorConfig(pending_seconds=0.2, running_seconds=0.4)
@@ -65,6 +64,7 @@ def test_start_in_thread_reports_a_port_in_use() -> None:
             start_in_thread(TINY, port=port)
 
 
+@pytest.mark.slow
 def test_serve_prints_its_base_url_and_answers() -> None:
     code = (
         "from bailian_mcp.emulator import EmulatorConfig, serve;"

@@ -17,8 +17,9 @@ from dashscope.aigc.image_synthesis import ImageSynthesis
 from PIL import Image
 
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
+from tests.support.emulator_app import KEY
 
-from .conftest import KEY
+pytestmark = pytest.mark.slow
 
 QUICK = EmulatorConfig(pending_seconds=0.05, running_seconds=0.1, submit_rps=0, max_concurrent_tasks=0)
 

@@ -28,6 +28,8 @@ from tests.support.emulator_app import KEY
 from tests.support.emulators import FileServer
 from tests.support.media import data_uri, png_bytes
 
+pytestmark = pytest.mark.slow
+
 QUICK = EmulatorConfig(
     pending_seconds=0.05, running_seconds=0.1, submit_rps=0, max_concurrent_tasks=0, stream_chunk_seconds=0
 )

@@ -27,6 +27,8 @@ from tests.support.emulator_app import KEY
 from tests.support.emulators import FileServer
 from tests.support.media import mp3_bytes, mp4_facts, png_bytes, wav_bytes
 
+pytestmark = pytest.mark.slow
+
 INSTANT = EmulatorConfig(
     pending_seconds=0, running_seconds=0, submit_rps=0, max_concurrent_tasks=0, stream_chunk_seconds=0
 )

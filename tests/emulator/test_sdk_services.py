@@ -24,9 +24,11 @@ from PIL import Image
 
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.emulator.textgen import reply_text
+from tests.support.emulator_app import KEY
+from tests.support.emulators import FileServer
+from tests.support.media import mp4_facts, png_bytes
 
-from .conftest import KEY, FileServer, picture
-from .test_mp4 import mp4_facts
+pytestmark = pytest.mark.slow
 
 QUICK = EmulatorConfig(
     pending_seconds=0.05, running_seconds=0.1, submit_rps=0, max_concurrent_tasks=0, stream_chunk_seconds=0
@@ -100,7 +102,7 @@ def test_invalid_temperature_fails_as_the_real_service(emu: RunningEmulator) -> 
 
 
 def test_image_edit_with_a_loopback_url(emu: RunningEmulator, files: FileServer) -> None:
-    url = files.add("sdk/photo.png", picture(640, 480))
+    url = files.add("sdk/photo.png", png_bytes(640, 480))
     messages = [{"role": "user", "content": [{"image": url}, {"text": "make it autumn"}]}]
     response = MultiModalConversation.call(model="qwen-image-edit", messages=messages, api_key=KEY)
     assert response.status_code == 200, response
@@ -111,7 +113,7 @@ def test_image_edit_with_a_loopback_url(emu: RunningEmulator, files: FileServer)
 
 def test_image_edit_with_a_local_file_goes_through_the_upload_flow(emu: RunningEmulator, tmp_path: Path) -> None:
     local = tmp_path / "本地 photo.png"
-    local.write_bytes(picture(500, 400))
+    local.write_bytes(png_bytes(500, 400))
     messages = [{"role": "user", "content": [{"image": f"file://{local}"}, {"text": "add a hat"}]}]
     response = MultiModalConversation.call(model="qwen-image-edit-plus", messages=messages, n=2, api_key=KEY)
     assert response.status_code == 200, response
@@ -137,7 +139,7 @@ def test_image_edit_refusal_reads_like_the_real_one(emu: RunningEmulator, files:
 
 
 def test_general_image_edit_switches_to_image2image(emu: RunningEmulator, files: FileServer) -> None:
-    url = files.add("sdk/base.png", picture(800, 600))
+    url = files.add("sdk/base.png", png_bytes(800, 600))
     submitted = ImageSynthesis.async_call(
         model="wanx2.1-imageedit", function="super_resolution", prompt="sharper", base_image_url=url,
         upscale_factor=2, api_key=KEY,

@@ -9,8 +9,7 @@ import pytest
 from bailian_mcp.emulator.envelope import ServiceError
 from bailian_mcp.emulator.sources import UNRESOLVED_OSS, URL_ERROR, Sources, Unreadable
 from bailian_mcp.emulator.upload_store import StoredFile, UploadStore
-
-from .conftest import FileServer
+from tests.support.emulators import FileServer
 
 
 def sources(*, resolve: bool = True, now: float = 0.0) -> Sources:

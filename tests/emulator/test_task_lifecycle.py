@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import ASYNC, AUTH, Emulator, MakeEmulator
-from .test_gateway import assert_error
+from tests.support.emulator_app import ASYNC, AUTH, Emulator, MakeEmulator, assert_error
 
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}")
 CANCEL_REFUSED = "Failed to cancel the task, please confirm if the task is in PENDING status."

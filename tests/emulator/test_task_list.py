@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import AUTH, Emulator, MakeEmulator
-from .test_gateway import assert_error
+from tests.support.emulator_app import AUTH, Emulator, MakeEmulator, assert_error
 
 UTC8 = timezone(timedelta(hours=8))
 

@@ -7,9 +7,7 @@ from typing import Any
 import pytest
 
 from bailian_mcp.emulator.text2image import MODELS
-
-from .conftest import ASYNC, T2I, Emulator
-from .test_gateway import assert_error
+from tests.support.emulator_app import ASYNC, T2I, Emulator, assert_error
 
 WAN = ["wan2.2-t2i-flash", "wan2.2-t2i-plus", "wanx2.1-t2i-turbo", "wanx2.1-t2i-plus", "wanx2.0-t2i-turbo"]
 QWEN = ["qwen-image", "qwen-image-plus"]

@@ -8,9 +8,7 @@ import httpx
 import pytest
 
 from bailian_mcp.emulator.textgen import MODELS, reply_text, tokens
-
-from .conftest import ASYNC, AUTH, TEXTGEN, Emulator
-from .test_gateway import assert_error
+from tests.support.emulator_app import ASYNC, AUTH, TEXTGEN, Emulator, assert_error
 
 ROLE_ERROR = "Role must be user or assistant and Content length must be greater than 0"
 

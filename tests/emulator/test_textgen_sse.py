@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from bailian_mcp.emulator.textgen import reply_text, tokens
-
-from .conftest import AUTH, TEXTGEN, Emulator, MakeEmulator
+from tests.support.emulator_app import AUTH, TEXTGEN, Emulator, MakeEmulator
 
 SSE = {**AUTH, "X-DashScope-SSE": "enable"}
 

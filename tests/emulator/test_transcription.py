@@ -10,10 +10,8 @@ import pytest
 
 from bailian_mcp.emulator.audio import AudioInfo, SilentMp3, id3_tag, tone, wav_header
 from bailian_mcp.emulator.transcription import MODELS, transcript
-
-from .conftest import ASR, ASYNC, AUTH, RESOLVE, UPLOADS, Emulator, FileServer
-from .test_gateway import assert_error
-from .test_uploads import upload
+from tests.support.emulator_app import ASR, ASYNC, AUTH, RESOLVE, UPLOADS, Emulator, assert_error, upload
+from tests.support.emulators import FileServer
 
 
 def speech(text: str, seconds: float = 2.0, rate: int = 16000) -> bytes:

@@ -17,8 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 from bailian_mcp.emulator import EmulatorConfig, create_app
 from bailian_mcp.emulator.audio import probe
 from bailian_mcp.emulator.tts import MODELS
-
-from .conftest import AUTH
+from tests.support.emulator_app import AUTH
 
 WS = "/api-ws/v1/inference"
 CONFIG = EmulatorConfig(stream_chunk_seconds=0, ws_idle_seconds=5)

@@ -10,9 +10,18 @@ import httpx
 import pytest
 
 from bailian_mcp.emulator.upload_store import CapacityExceeded, KeyExists, StoredFile, UploadStore
-
-from .conftest import AUTH, MULTIMODAL, RESOLVE, UPLOADS, Emulator, MakeEmulator, picture
-from .test_gateway import assert_error
+from tests.support.emulator_app import (
+    AUTH,
+    MULTIMODAL,
+    RESOLVE,
+    UPLOADS,
+    Emulator,
+    MakeEmulator,
+    assert_error,
+    upload,
+    upload_form,
+)
+from tests.support.media import png_bytes
 
 
 async def policy(emu: Emulator, model: str = "qwen-image-edit") -> dict[str, Any]:
@@ -20,26 +29,6 @@ async def policy(emu: Emulator, model: str = "qwen-image-edit") -> dict[str, Any
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
-
-
-def form(data: dict[str, Any], name: str = "photo.png", **overrides: str) -> dict[str, str]:
-    """The form fields the SDK sends for ``data`` (a getPolicy answer)."""
-    fields = {
-        "OSSAccessKeyId": data["oss_access_key_id"],
-        "Signature": data["signature"],
-        "policy": data["policy"],
-        "key": f"{data['upload_dir']}/{name}",
-        "x-oss-object-acl": data["x_oss_object_acl"],
-        "x-oss-forbid-overwrite": data["x_oss_forbid_overwrite"],
-        "success_action_status": "200",
-        "x-oss-content-type": "image/png",
-    }
-    fields.update(overrides)
-    return fields
-
-
-async def upload(emu: Emulator, data: dict[str, Any], content: bytes = b"content", **fields: str) -> httpx.Response:
-    return await emu.http.post(data["upload_host"], data=form(data, **fields), files={"file": ("photo.png", content)})
 
 
 def assert_oss_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> None:
@@ -186,12 +175,12 @@ async def test_a_body_that_is_not_a_form_is_malformed(emu: Emulator, content_typ
 
 async def test_a_form_without_a_file_is_malformed(emu: Emulator) -> None:
     data = await policy(emu)
-    assert_oss_error(await emu.http.post(data["upload_host"], data=form(data)), 400, "MalformedPOSTRequest")
+    assert_oss_error(await emu.http.post(data["upload_host"], data=upload_form(data)), 400, "MalformedPOSTRequest")
 
 
 async def test_an_uploaded_picture_is_an_input_with_the_resolve_header(emu: Emulator) -> None:
     data = await policy(emu)
-    assert (await upload(emu, data, picture(400, 400))).status_code == 200
+    assert (await upload(emu, data, png_bytes(400, 400))).status_code == 200
     message = {"role": "user", "content": [{"image": f"oss://{data['upload_dir']}/photo.png"}, {"text": "tint"}]}
     body = {"model": "qwen-image-edit", "input": {"messages": [message]}}
     assert (await emu.http.post(MULTIMODAL, headers={**AUTH, **RESOLVE}, json=body)).status_code == 200
@@ -206,7 +195,7 @@ async def test_an_uploaded_picture_is_an_input_with_the_resolve_header(emu: Emul
 
 async def test_an_upload_expires_after_48_hours(emu: Emulator) -> None:
     data = await policy(emu)
-    await upload(emu, data, picture(400, 400))
+    await upload(emu, data, png_bytes(400, 400))
     message = {"role": "user", "content": [{"image": f"oss://{data['upload_dir']}/photo.png"}, {"text": "tint"}]}
     body = {"model": "qwen-image-edit", "input": {"messages": [message]}}
     emu.clock.advance(48 * 3600 - 1)

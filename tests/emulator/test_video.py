@@ -8,10 +8,8 @@ import httpx
 import pytest
 
 from bailian_mcp.emulator.video import MODELS, SIZES_480P, SIZES_720P
-
-from .conftest import ASYNC, AUTH, T2V, Emulator
-from .test_gateway import assert_error
-from .test_mp4 import mp4_facts
+from tests.support.emulator_app import ASYNC, AUTH, T2V, Emulator, assert_error
+from tests.support.media import mp4_facts
 
 
 async def submit(

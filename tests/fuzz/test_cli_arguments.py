@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, reject, settings
@@ -57,9 +57,9 @@ from bailian_mcp.cli.output import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVI
 from bailian_mcp.config import REGION_BASE_URLS, Settings
 from bailian_mcp.emulator import RunningEmulator, start_in_thread
 from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
-from tests.fuzz.checks import CrashLog, emulator_crashes, innermost
-from tests.fuzz.conftest import FUZZ_EMULATOR
-from tests.fuzz.strategies import (
+from tests.support.emulators import FUZZ_EMULATOR
+from tests.support.fuzz.checks import CrashLog, emulator_crashes, innermost
+from tests.support.fuzz.strategies import (
     DEEP,
     EDGE_STRINGS,
     JSON_LISTS,
@@ -73,6 +73,9 @@ from tests.fuzz.strategies import (
     published_schemas,
     valid,
 )
+from tests.support.fuzz.targets import Inputs
+
+pytestmark = pytest.mark.slow
 
 COMMAND_CAPABILITIES = {c.command: c.name for c in CAPABILITIES.values()}
 SECTIONS = {section: c.name for section, c in sections().items()}
@@ -244,17 +247,6 @@ UNKNOWN_OPTIONS = (
     "--he",
     "--\udcff",
 )
-
-
-class Inputs(Protocol):
-    """What the CLI tests use of the fuzz suite's `fuzz_inputs` fixture (tests/fuzz/conftest.py's Inputs)."""
-
-    root: Path
-    image: Path
-    mask: Path
-    audio: Path
-    escape_link: Path
-    paths: list[str]
 
 
 def relative_paths(inputs: Inputs) -> tuple[str, ...]:

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.fuzz.checks import CrashLog, call_checked
-from tests.fuzz.conftest import FuzzTarget
-from tests.fuzz.strategies import DEEP, PNG_100, TOOL_NAMES, published_schemas
+from tests.support.fuzz.checks import CrashLog, call_checked
+from tests.support.fuzz.strategies import DEEP, PNG_100, TOOL_NAMES, published_schemas
+from tests.support.fuzz.targets import FuzzTarget
+
+pytestmark = pytest.mark.slow
 
 SCHEMAS = published_schemas()
 # The emulator refuses a prompt carrying [emulator:inspect] at once (400 DataInspectionFailed), so a sweep value
@@ -26,6 +28,8 @@ BASE: dict[str, dict[str, Any]] = {
         "wait_seconds": 0,
     },
     "text_to_video": {"prompt": INSPECT, "resolution": "832*480", "wait_seconds": 0},
+    "image_to_video": {"image": "https://127.0.0.1:1/a.png", "prompt": INSPECT, "wait_seconds": 0},
+    "reference_to_video": {"references": ["https://127.0.0.1:1/a.png"], "prompt": INSPECT, "wait_seconds": 0},
     "text_to_speech": {"text": INSPECT, "wait_seconds": 0},
     "speech_to_text": {"audio": "https://127.0.0.1:1/a.wav", "wait_seconds": 0},
     "get_task": {"task_id": "unknown", "wait_seconds": 0},
@@ -97,6 +101,11 @@ SCALAR_NASTY: tuple[Any, ...] = (
 def takes_text(schema: dict[str, Any]) -> bool:
     options = schema.get("anyOf", [schema])
     return any(option.get("type") in ("string", "array") and "enum" not in option for option in options)
+
+
+def test_every_tool_has_valid_base_arguments() -> None:
+    """A capability registered without an entry in BASE would be swept with nothing valid to vary from."""
+    assert set(BASE) == set(TOOL_NAMES)
 
 
 @pytest.mark.parametrize("tool", TOOL_NAMES)

@@ -20,9 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.checks import CrashLog, call_checked, result_text
-from tests.fuzz.conftest import FuzzTarget
-from tests.fuzz.strategies import TOOL_NAMES, Context, arguments, fuzz_settings, published_schemas
+from tests.support.fuzz.checks import CrashLog, call_checked, result_text
+from tests.support.fuzz.strategies import TOOL_NAMES, Context, arguments, fuzz_settings, published_schemas
+from tests.support.fuzz.targets import FuzzTarget
+
+pytestmark = pytest.mark.slow
 
 COMMON = fuzz_settings(HealthCheck.differing_executors)
 EXAMPLES_PER_TOOL = 100

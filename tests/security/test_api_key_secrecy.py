@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +28,10 @@ from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.speech import synthesize
 from bailian_mcp.dashscope.uploads import upload_file
 from bailian_mcp.emulator import RunningEmulator
-from tests.conftest import FAST_RETRY
-from tests.e2e.conftest import make_settings
-from tests.security.conftest import SENTINEL, EmulatorFactory, closed_port, serving
+from tests.support.emulators import EmulatorFactory
+from tests.support.services import FAST_RETRY, SENTINEL, make_settings, serving
+from tests.support.spawned import ENTRY_POINT, free_port
 
-ENTRY_POINT = str(Path(sys.executable).with_name("bailian-mcp"))
 OTHER_KEY = "sk-someone-elses-key"
 CALL_TIMEOUT = 30.0
 
@@ -214,7 +212,7 @@ async def test_the_key_stays_out_of_results_progress_logs_and_the_job_store(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     emulator = start_emulator(**scenario.emulator)
-    base_url = f"http://127.0.0.1:{closed_port()}/api/v1" if scenario.unreachable else emulator.base_url
+    base_url = f"http://127.0.0.1:{free_port()}/api/v1" if scenario.unreachable else emulator.base_url
     settings = make_settings(tmp_path, base_url, api_key=SENTINEL, input_roots=str(input_root), wait_seconds=10)
     observed = Observed()
     async with serving(settings) as client:
@@ -308,7 +306,7 @@ async def failures(emulator: RunningEmulator, tmp_path: Path, *, base_url: str) 
 @pytest.mark.parametrize("where", ["wrong-key", "refused"])
 async def test_exceptions_never_carry_the_key(start_emulator: EmulatorFactory, tmp_path: Path, where: str) -> None:
     emulator = start_emulator(api_keys=frozenset({OTHER_KEY}))
-    base_url = emulator.base_url if where == "wrong-key" else f"http://127.0.0.1:{closed_port()}/api/v1"
+    base_url = emulator.base_url if where == "wrong-key" else f"http://127.0.0.1:{free_port()}/api/v1"
     caught = await failures(emulator, tmp_path, base_url=base_url)
     assert len(caught) == 8, [type(e).__name__ for e in caught]
     assert all(isinstance(e, errors.DashScopeError) for e in caught), [repr(e) for e in caught]
@@ -319,6 +317,7 @@ async def test_exceptions_never_carry_the_key(start_emulator: EmulatorFactory, t
 # ---------------------------------------------------------------------------------------------- spawned server
 
 
+@pytest.mark.slow
 async def test_a_spawned_stdio_server_at_debug_never_logs_the_key(
     start_emulator: EmulatorFactory, tmp_path: Path, input_root: Path
 ) -> None:

@@ -15,8 +15,7 @@ from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 
 from bailian_mcp.config import Settings
 from bailian_mcp.emulator import RunningEmulator
-from tests.e2e.conftest import make_settings
-from tests.security.conftest import serving
+from tests.support.services import make_settings, serving
 
 TINY_CAP = 4096
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.e2e.test_http_security import (
+from tests.support.spawned import (
     INITIALIZE,
     MCP_ACCEPT,
     TOKEN,
@@ -23,6 +23,8 @@ from tests.e2e.test_http_security import (
     bearer,
     raw_request,
 )
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

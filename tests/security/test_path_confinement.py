@@ -18,8 +18,8 @@ from mcp import Client
 from mcp.types import TextContent
 
 from bailian_mcp.emulator import RunningEmulator
-from tests.e2e.conftest import make_settings
-from tests.security.conftest import serving, write_png, write_wav
+from tests.support.media import write_png, write_wav
+from tests.support.services import make_settings, serving
 
 CALL_TIMEOUT = 10.0
 NOTHING_SENT = "Nothing was sent to DashScope."

@@ -14,13 +14,10 @@ Run it alone with ``pytest -m chaos -s`` to see its summary.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import json
 import re
 import time
-import wave
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +29,6 @@ import httpx
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
-from PIL import Image
 
 from bailian_mcp.config import Settings
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
@@ -42,9 +38,10 @@ from bailian_mcp.emulator.tasks import Task
 from bailian_mcp.jobs.status import JOB_FINAL
 from bailian_mcp.jobs.store import Job, JobStore
 from bailian_mcp.server import build_server
-from tests.e2e.conftest import make_settings
+from tests.support import media
+from tests.support.services import make_settings
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 
 SEED = 20240607
 CALLS = 300
@@ -148,30 +145,12 @@ def text_of(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
-def png_bytes(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def wav_file(path: Path, index: int) -> Path:
-    frames = bytes((index + i) % 251 for i in range(8000 + 2 * index))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(frames)
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
 def plan_calls(inputs: Path) -> list[Call]:
     """Per 30 calls: 16 text_to_image, 4 text_to_text, 4 edit_image (1 from a local file), 2 wanx_edit_image,
     2 text_to_speech, 1 speech_to_text (a local recording), and a list_tasks (which adopts what DashScope has
     and the store lacks, as an agent looking around would, while submissions are in flight); every prompt,
     text and file unique to its call."""
-    data_uri = "data:image/png;base64," + base64.b64encode(png_bytes((512, 512), (30, 120, 200))).decode()
+    data_uri = media.data_uri(media.png_bytes(512, 512, (30, 120, 200)))
     calls = []
     for index in range(CALLS):
         tag, slot = f"chaos-{index:03d}", index % 30
@@ -186,8 +165,7 @@ def plan_calls(inputs: Path) -> list[Call]:
         elif slot < 25:
             image = data_uri
             if slot == 24:
-                image = str(inputs / f"{tag}.png")
-                Path(image).write_bytes(png_bytes((512, 512), (index % 256, 80, 40)))
+                image = str(media.write_png(inputs / f"{tag}.png", (512, 512), (index % 256, 80, 40)))
             call = Call(index, "edit_image", {"image": image, "prompt": f"{tag} add a hat", **wait})
         elif slot < 27:
             arguments = {"function": "stylization_all", "base_image_url": data_uri, "prompt": f"{tag} ink"}
@@ -195,7 +173,8 @@ def plan_calls(inputs: Path) -> list[Call]:
         elif slot < 29:
             call = Call(index, "text_to_speech", {"text": f"{tag} 你好，世界。", **wait})
         else:
-            call = Call(index, "speech_to_text", {"audio": [str(wav_file(inputs / f"{tag}.wav", index))], **wait})
+            recording = media.write_wav(inputs / f"{tag}.wav", (4000 + index) / 16000)  # its length is its own
+            call = Call(index, "speech_to_text", {"audio": [str(recording)], **wait})
         calls.append(call)
     return calls
 

@@ -17,6 +17,8 @@ from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_threa
 from bailian_mcp.emulator.faults import NO_FAULTS, EndpointFaults, FaultPlan
 from bailian_mcp.media import DownloadError, download
 
+pytestmark = pytest.mark.slow
+
 T2I = "services/aigc/text2image/image-synthesis"
 FAST = RetryPolicy(attempts=8, base_delay=0.005, max_delay=0.02)
 CONFIG = EmulatorConfig(pending_seconds=0.01, running_seconds=0.02, submit_rps=0, max_concurrent_tasks=0)

@@ -15,7 +15,9 @@ from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_threa
 from bailian_mcp.emulator.faults import EndpointFaults, FaultPlan
 from bailian_mcp.jobs.store import JobStore
 from bailian_mcp.server import build_server
-from tests.e2e.conftest import make_settings
+from tests.support.services import make_settings
+
+pytestmark = pytest.mark.slow
 
 SLOW_SUBMIT_REPLIES = FaultPlan(submit=EndpointFaults(slow=1.0, slow_bytes_per_second=40))
 """The task is created at once; its ~100-byte reply takes ~2.5 s to arrive."""

@@ -8,9 +8,7 @@ are sometimes left out and unknown keys are sometimes added.
 
 from __future__ import annotations
 
-import base64
 import functools
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -19,37 +17,21 @@ from typing import Any
 import anyio
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
-from PIL import Image
 
+from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.config import load_settings
 from bailian_mcp.server import build_server
+from tests.support.media import data_uri, png_bytes
 
 DEEP = 5_000  # deeper than json's C scanner recursion limit
 PATH_SLOTS = 16  # Ref("path", i) for i below this: `Context.paths` is indexed modulo its length
 USABLE_PATHS = 4  # the first paths of `Context.paths` are files the tools may read; the others must be refused
-TOOL_NAMES = (
-    "text_to_image",
-    "text_to_text",
-    "edit_image",
-    "wanx_edit_image",
-    "text_to_video",
-    "text_to_speech",
-    "speech_to_text",
-    "get_task",
-    "list_tasks",
-    "cancel_task",
-    "list_models",
-)
+JOB_TOOL_NAMES = ("get_task", "list_tasks", "cancel_task", "list_models")
+TOOL_NAMES = (*(capability.name for capability in CAPABILITIES.values()), *JOB_TOOL_NAMES)
+"""Every tool the server publishes: one per registered capability, and the job tools."""
 
-
-def _png_data_uri(size: tuple[int, int]) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 200, 90)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-PNG_600 = _png_data_uri((600, 600))
-PNG_100 = _png_data_uri((100, 100))
+PNG_600 = data_uri(png_bytes(600, 600))
+PNG_100 = data_uri(png_bytes(100, 100))
 
 EDGE_STRINGS: tuple[str, ...] = (
     "",

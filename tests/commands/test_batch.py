@@ -14,11 +14,11 @@ from bailian_mcp.batch.file import BatchFileError, read_batch
 from bailian_mcp.batch.report import BatchReport
 from bailian_mcp.capabilities.text_to_image import TextToImageParams
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
-from tests.test_commands import api_requests, cli, emulator, emulator_config, emulators, env, fast_polls, make_png
+from tests.support.commands import cli
+from tests.support.emulators import api_requests
+from tests.support.media import write_png
 
-__all__ = ["emulator", "emulator_config", "emulators", "env", "fast_polls"]  # fixtures shared with test_commands
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tasks.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tasks.json"
 
 
 def write(path: Path, data: Any) -> Path:
@@ -96,6 +96,7 @@ def test_running_the_file_again_reuses_every_finished_task(
     assert "This run: 2 reused." in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=0.05, running_seconds=1.0)])
 def test_a_batch_left_running_is_resumed_without_a_second_submission(
     env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
@@ -125,8 +126,8 @@ def test_a_batch_left_running_is_resumed_without_a_second_submission(
 def test_every_capability_can_be_batched(
     env: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_png(env / "photo.png", (640, 480))
-    make_png(env / "room.png", (600, 600))
+    write_png(env / "photo.png", (640, 480))
+    write_png(env / "room.png", (600, 600))
     tasks = write(
         env / "tasks.json",
         {
@@ -274,6 +275,7 @@ def test_fingerprints_are_stable_and_scoped() -> None:
     assert len({fp(), fp(n=2), fp(occurrence=1), fp(scope="/b/tasks.json")}) == 4
 
 
+@pytest.mark.slow
 def test_a_failed_task_is_reused_unless_retry_failed(
     env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -287,6 +289,7 @@ def test_a_failed_task_is_reused_unless_retry_failed(
     assert [t.outcome for t in report.tasks] == ["submitted", "reused"] and len(posts(emulator)) == 3
 
 
+@pytest.mark.slow
 def test_a_task_the_service_refuses_fails_alone_and_is_submitted_again_next_time(
     env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -330,6 +333,7 @@ def test_a_file_that_cannot_be_a_batch_is_refused_saying_why(tmp_path: Path, con
 
 # Tasks take longer (1.2 s) than the gap between two submissions (0.55 s at 2 per second), so without the
 # per-model limit a third task would be submitted while two are still running.
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(pending_seconds=0.05, running_seconds=1.2, submit_rps=2)])
 def test_a_large_batch_keeps_to_the_rate_and_concurrency_limits(
     env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
