@@ -387,3 +387,17 @@ def test_models_table_and_json(capsys: pytest.CaptureFixture[str], clean_env: py
     assert [m["name"] for m in models][:2] == ["wan2.1-t2v-turbo", "wan2.1-t2v-plus"]
     assert models[0]["limits"]["durations"] == [5]
     assert cli("models", "--capability", "paint") == 2
+
+
+def test_a_file_in_the_current_folder_may_be_given_though_no_input_root_holds_it(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shell user's current folder is an input root too (the confinement is for agents)."""
+    work = env / "work"
+    write_png(work / "frame.png", (640, 480))
+    monkeypatch.setenv("BAILIAN_INPUT_ROOTS", str(env / "elsewhere"))
+    monkeypatch.chdir(work)
+    assert cli("image2video", "frame.png", "--prompt", "the sun rises", "--wait", "0", "--json") == 4
+    assert json.loads(capsys.readouterr().out)["capability"] == "image_to_video"
+    write_png(env / "outside.png", (640, 480))
+    assert cli("image2video", str(env / "outside.png"), "--json") == 2  # in no root and not here: refused

@@ -17,6 +17,7 @@ import functools
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import anyio
 
@@ -204,6 +205,7 @@ def run_command(args: argparse.Namespace) -> int:
             "base_url": getattr(args, "base_url", None),
         },
         json=bool(getattr(args, "json", False)),
+        input_roots=[Path.cwd()],
     )
     emulator = None
     try:

@@ -145,6 +145,7 @@ def _batch_path(text: str, what: str) -> Path:
 async def batch(args: argparse.Namespace, out: Output) -> int:
     path = _batch_path(args.file, "batch file")
     tasks = read_batch(path)
+    out.input_roots.append(path.parent)  # the files a batch names are relative to it
     report_path = (
         _batch_path(args.report, "report path (--report)") if args.report else report.default_report_path(path)
     )

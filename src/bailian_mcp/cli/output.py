@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bailian_mcp.capabilities import CAPABILITIES
@@ -46,13 +47,21 @@ exit codes:
 @dataclass
 class Output:
     """How a command reports: for a person or as JSON; and the settings it runs with (built on demand, so that bad
-    input exits before they are read)."""
+    input exits before they are read).
+
+    `input_roots` are folders a shell user's local inputs may come from besides BAILIAN_INPUT_ROOTS (the current
+    folder, a batch file's folder): the person typing a path can read it anyway; the confinement is for agents.
+    """
 
     overrides: dict[str, Any]
     json: bool
+    input_roots: list[Path] = field(default_factory=list)
 
     def settings(self) -> Settings:
-        return load_settings(**self.overrides)
+        settings = load_settings(**self.overrides)
+        if not self.input_roots:
+            return settings
+        return settings.model_copy(update={"input_roots": [*settings.allowed_input_roots, *self.input_roots]})
 
     def emit_json(self, data: Any) -> None:
         print(json.dumps(data, ensure_ascii=False, indent=2))
