@@ -168,3 +168,10 @@ def test_describe_texts_state_the_rule() -> None:
     assert per_image(0.14).describe() == "0.14 CNY/image"
     assert FixedSizes(sizes=("1*2", "3*4")).describe() == "one of 1*2, 3*4"
     assert "from 512 to 1440" in SideRange(512, 1440).describe()
+
+
+def test_the_catalogue_can_be_read_for_one_region() -> None:
+    beijing_only = [m.name for m in catalog.MODELS if m.regions == ("cn-beijing",)]
+    singapore = {entry["name"] for entry in catalog.catalogue(region="ap-southeast-1")}
+    assert beijing_only and not singapore & set(beijing_only)
+    assert {entry["name"] for entry in catalog.catalogue(region="cn-beijing")} >= set(beijing_only)

@@ -161,7 +161,7 @@ def test_the_api_key_from_a_flag_never_appears_in_repr_or_str(env: pytest.Monkey
     assert settings.api_key_value() == SECRET
 
 
-@pytest.mark.parametrize("region", ["eu-central-1", "beijing", "cn-shanghai", ""])
+@pytest.mark.parametrize("region", ["eu-west-1", "beijing", "cn-shanghai", ""])
 def test_an_unknown_region_is_rejected(env: pytest.MonkeyPatch, region: str) -> None:
     env.setenv("BAILIAN_REGION", region)
     with pytest.raises(ConfigurationError) as caught:
@@ -236,3 +236,40 @@ def test_usable_base_urls_are_kept_without_the_trailing_slash(env: pytest.Monkey
 def test_an_empty_flag_leaves_the_environment_s_value(env: pytest.MonkeyPatch) -> None:
     env.setenv("DASHSCOPE_BASE_URL", "http://127.0.0.1:8765/api/v1")
     assert load_settings(base_url="").resolved_base_url == "http://127.0.0.1:8765/api/v1"
+
+
+@pytest.mark.parametrize("region", sorted(REGION_BASE_URLS))
+def test_each_of_the_six_regions_has_a_gateway(env: pytest.MonkeyPatch, region: str) -> None:
+    env.setenv("BAILIAN_REGION", region)
+    assert load_settings().resolved_base_url == REGION_BASE_URLS[region]
+    assert len(REGION_BASE_URLS) == 6
+
+
+def test_a_workspace_selects_its_own_gateway_in_the_region(env: pytest.MonkeyPatch) -> None:
+    env.setenv("BAILIAN_REGION", "eu-central-1")
+    env.setenv("BAILIAN_WORKSPACE", "llm-abc123")
+    settings = load_settings()
+    assert settings.resolved_base_url == "https://llm-abc123.eu-central-1.maas.aliyuncs.com/api/v1"
+    assert settings.websocket_url is None  # derived from the base URL by the client: wss://<same host>/api-ws/...
+
+
+def test_the_sdks_variable_names_are_read_when_ours_are_unset(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DASHSCOPE_REGION", "ap-northeast-1")
+    env.setenv("DASHSCOPE_WORKSPACE", "ws-7")
+    settings = load_settings()
+    assert (settings.region, settings.workspace) == ("ap-northeast-1", "ws-7")
+    env.setenv("BAILIAN_REGION", "cn-hongkong")
+    assert load_settings().region == "cn-hongkong"  # ours win
+
+
+def test_a_workspace_that_is_not_an_id_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("BAILIAN_WORKSPACE", "https://evil.example/")
+    with pytest.raises(ConfigurationError, match="workspace"):
+        load_settings()
+
+
+def test_the_region_hint_names_the_region_used_and_the_others_to_try(env: pytest.MonkeyPatch) -> None:
+    env.setenv("BAILIAN_REGION", "us-east-1")
+    hint = load_settings().region_hint()
+    assert "BAILIAN_REGION=us-east-1, Virginia" in hint
+    assert all(region in hint for region in REGION_BASE_URLS)

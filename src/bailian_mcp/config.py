@@ -14,13 +14,33 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from bailian_mcp.errors import ConfigurationError
 
-Region = Literal["cn-beijing", "ap-southeast-1", "us-east-1"]
+Region = Literal["cn-beijing", "ap-southeast-1", "cn-hongkong", "us-east-1", "eu-central-1", "ap-northeast-1"]
 
+# Each region's shared gateway (the SDK's legacy hosts, `dashscope/v2/_config.py`; Virginia's own, from Model
+# Studio's pages). Frankfurt and Tokyo have none of their own: the SDK falls back to the international one, and
+# their models want a workspace host (BAILIAN_WORKSPACE).
 REGION_BASE_URLS: dict[str, str] = {
     "cn-beijing": "https://dashscope.aliyuncs.com/api/v1",
     "ap-southeast-1": "https://dashscope-intl.aliyuncs.com/api/v1",
+    "cn-hongkong": "https://cn-hongkong.dashscope.aliyuncs.com/api/v1",
     "us-east-1": "https://dashscope-us.aliyuncs.com/api/v1",
+    "eu-central-1": "https://dashscope-intl.aliyuncs.com/api/v1",
+    "ap-northeast-1": "https://dashscope-intl.aliyuncs.com/api/v1",
 }
+REGION_NAMES: dict[str, str] = {
+    "cn-beijing": "Beijing",
+    "ap-southeast-1": "Singapore",
+    "cn-hongkong": "Hong Kong",
+    "us-east-1": "Virginia",
+    "eu-central-1": "Frankfurt",
+    "ap-northeast-1": "Tokyo",
+}
+WORKSPACE_BASE_URL = "https://{workspace}.{region}.maas.aliyuncs.com/api/v1"  # the per-workspace gateway
+ENV_ALIASES: dict[str, tuple[str, ...]] = {  # the official SDK's names for the same settings, read when ours are unset
+    "region": ("DASHSCOPE_REGION",),
+    "workspace": ("DASHSCOPE_WORKSPACE",),
+}
+_WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 
 EMULATOR_KEY = "sk-emulator"  # the key used with the built-in emulator
 _UNEXPANDED = re.compile(r"\$\{[^}]*\}|^\$[A-Za-z_]")
@@ -64,6 +84,11 @@ class Settings(BaseModel):
         None, validation_alias="DASHSCOPE_BASE_URL", description="Overrides the region's base URL."
     )
     region: Region = Field("cn-beijing", validation_alias="BAILIAN_REGION")
+    workspace: str | None = Field(
+        None,
+        validation_alias="BAILIAN_WORKSPACE",
+        description="A Model Studio workspace id: the base URL becomes its own gateway in the region.",
+    )
     output_dir: Path = Field(default_factory=lambda: _data_home() / "outputs", validation_alias="BAILIAN_OUTPUT_DIR")
     data_dir: Path = Field(default_factory=_data_home, validation_alias="BAILIAN_DATA_DIR")
     input_roots: list[Path] = Field(
@@ -151,6 +176,22 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region_lowercase(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("workspace", mode="before")
+    @classmethod
+    def _usable_workspace(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not _WORKSPACE.match(value):
+                raise ValueError(f"{value!r} is not a workspace id (letters, digits and '-', as the console shows it)")
+        return value
+
     @field_validator("websocket_url", mode="before")
     @classmethod
     def _usable_ws_url(cls, value: Any) -> Any:
@@ -170,7 +211,12 @@ class Settings(BaseModel):
 
     @property
     def resolved_base_url(self) -> str:
-        return self.base_url or REGION_BASE_URLS[self.region]
+        """The base URL given, else the workspace's gateway in the region, else the region's shared gateway."""
+        if self.base_url:
+            return self.base_url
+        if self.workspace:
+            return WORKSPACE_BASE_URL.format(workspace=self.workspace, region=self.region)
+        return REGION_BASE_URLS[self.region]
 
     @property
     def allowed_input_roots(self) -> list[Path]:
@@ -186,7 +232,12 @@ class Settings(BaseModel):
         return self.api_key.get_secret_value() if self.api_key else None
 
     def region_hint(self) -> str:
-        return f"this server uses {self.resolved_base_url} (BAILIAN_REGION={self.region})"
+        """Where this server sends requests, and the other regions a key may belong to (for a 401)."""
+        others = ", ".join(f"{r} ({REGION_NAMES[r]})" for r in REGION_BASE_URLS if r != self.region)
+        return (
+            f"this server uses {self.resolved_base_url} (BAILIAN_REGION={self.region}, {REGION_NAMES[self.region]}); "
+            f"a key made in another region works only there: set BAILIAN_REGION to it — {others}"
+        )
 
 
 def environment_variables() -> dict[str, str]:
@@ -194,14 +245,22 @@ def environment_variables() -> dict[str, str]:
     return {name: str(field.validation_alias) for name, field in Settings.model_fields.items()}
 
 
+def all_environment_variables() -> tuple[str, ...]:
+    """Every environment variable settings are read from: ours, and the SDK's aliases of some."""
+    return (*environment_variables().values(), *(alias for names in ENV_ALIASES.values() for alias in names))
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with non-None `overrides` (command-line flags, by field name) on top."""
+    """Settings from the environment (our variables, else the SDK's aliases), with non-None `overrides` (command-line
+    flags, by field name) on top."""
     flags = {name: value for name, value in overrides.items() if value is not None and value != ""}  # "": not given
-    values: dict[str, Any] = {
-        variable: os.environ[variable]
-        for name, variable in environment_variables().items()
-        if variable in os.environ and name not in flags
-    }
+    values: dict[str, Any] = {}
+    for name, variable in environment_variables().items():
+        if name in flags:
+            continue
+        found = next((v for v in (variable, *ENV_ALIASES.get(name, ())) if v in os.environ), None)
+        if found is not None:
+            values[variable] = os.environ[found]
     values.update(flags)  # by field name, so that an error names the flag's setting rather than the variable
     try:
         return Settings.model_validate(values)

@@ -14,8 +14,10 @@ from mcp.types import TextContent
 from bailian_mcp import catalog
 from bailian_mcp.catalog import ImageEditModel, ImageModel, VideoModel
 from bailian_mcp.emulator import RunningEmulator
+from bailian_mcp.server import build_server
 from tests.support.emulators import api_requests
 from tests.support.media import write_png, write_wav
+from tests.support.services import make_settings
 
 BRIEF = {
     "wan2.2-t2i-flash",
@@ -198,3 +200,16 @@ async def test_invalid_combinations_are_refused_before_anything_is_sent(
     result = await mcp_client.call_tool(tool, arguments)
     assert result.is_error and named in texts(result)
     assert api_requests(emulator) == []
+
+
+async def test_list_models_shows_the_models_of_the_servers_region_unless_asked_for_all(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    settings = make_settings(tmp_path, emulator.base_url, region="ap-southeast-1")
+    async with Client(build_server(settings)) as client:
+        here = await client.call_tool("list_models", {"capability": "image_to_video"})
+        everywhere = await client.call_tool("list_models", {"capability": "image_to_video", "all_regions": True})
+    assert here.structured_content is not None and everywhere.structured_content is not None
+    names = {m["name"] for m in here.structured_content["models"]}
+    assert "wan2.2-i2v-flash" in names and "wan2.2-kf2v-flash" not in names  # offered in Beijing only
+    assert "wan2.2-kf2v-flash" in {m["name"] for m in everywhere.structured_content["models"]}

@@ -11,7 +11,7 @@ from typing import Any
 
 from mcp import Client
 
-from bailian_mcp.config import Settings, environment_variables, load_settings
+from bailian_mcp.config import Settings, all_environment_variables, load_settings
 from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, RetryPolicy
 from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.jobs.services import Services, open_services
@@ -20,7 +20,7 @@ from bailian_mcp.server import build_server
 SENTINEL = f"sk-SENTINEL-{secrets.token_hex(12)}"
 """An API key, random per run, to look for in everything that leaves the server (it must never be there)."""
 
-SETTINGS_ENV_NAMES = tuple(environment_variables().values())
+SETTINGS_ENV_NAMES = all_environment_variables()
 """Every environment variable the server reads its settings from."""
 
 FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)

@@ -189,8 +189,13 @@ def model_info(model: ModelSpec) -> dict[str, Any]:
     }
 
 
-def catalogue(capability: str | None = None) -> list[dict[str, Any]]:
-    return [model_info(m) for m in MODELS if capability is None or m.capability == capability]
+def catalogue(capability: str | None = None, *, region: str | None = None) -> list[dict[str, Any]]:
+    """Every model (of `capability`, offered in `region`) as plain data."""
+    return [
+        model_info(m)
+        for m in MODELS
+        if (capability is None or m.capability == capability) and (region is None or region in m.regions)
+    ]
 
 
 def named(name: str) -> ModelSpec:

@@ -123,7 +123,7 @@ async def task_list(options: list[FieldOption], args: argparse.Namespace, out: O
 
 async def models(options: list[FieldOption], args: argparse.Namespace, out: Output) -> int:
     params = parse_params(ListModelsParams, _capability_filter(collect(args, options)))
-    entries = catalog.catalogue(params.capability)
+    entries = catalog.catalogue(params.capability, region=None if params.all_regions else out.settings().region)
     if out.json:
         out.emit_json({"models": entries})
     else:

@@ -107,10 +107,7 @@ class DashScopeConnectionError(DashScopeError):
 
 def _advice(cls: type[DashScopeError], code: str, region_hint: str) -> str:
     if cls is AuthenticationError:
-        return (
-            "Check DASHSCOPE_API_KEY. Keys are bound to one region: a Beijing (cn-beijing) key fails against "
-            f"the Singapore or Virginia endpoints and vice versa — {region_hint}."
-        )
+        return f"Check DASHSCOPE_API_KEY. Keys are bound to the region they were made in: {region_hint}."
     if cls is ContentRejectedError:
         return "The content inspection rejected the input: change the prompt (or image) and try again."
     if cls is RateLimitError:

@@ -28,3 +28,6 @@ class ListModelsParams(Params):
     capability: Annotated[str | None, Field(description="Only the models of this capability, e.g. text_to_video.")] = (
         None
     )
+    all_regions: Annotated[
+        bool, Field(description="Also the models not offered in this server's region (BAILIAN_REGION).")
+    ] = False

@@ -250,20 +250,22 @@ class ModelList(BaseModel):
 def list_models_tool() -> Tool:
     async def list_models(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
         arguments = parse_params(ListModelsParams, raw)
-        models = catalog.catalogue(arguments.capability)
+        region = None if arguments.all_regions else services.settings.region
+        models = catalog.catalogue(arguments.capability, region=region)
         lines = [
             f"{m['capability']}: {m['name']} — {m['summary']} ({m['price']}; regions {', '.join(m['regions'])})"
             for m in models
         ]
         return CallToolResult(
-            content=[TextContent(type="text", text="\n".join(lines) or "No such capability.")],
+            content=[TextContent(type="text", text="\n".join(lines) or f"No such model in {region or 'any region'}.")],
             structured_content={"models": models},
         )
 
     return _make_tool(
         "list_models",
         "List models",
-        "The models each tool offers, with their limits (sizes, counts, lengths), prices and regions.",
+        "The models each tool offers in this server's region (all_regions for every region), with their limits "
+        "(sizes, counts, lengths), prices and regions.",
         _published("list_models", ListModelsParams, None),
         READ_ONLY,
         _tool_body(list_models),
