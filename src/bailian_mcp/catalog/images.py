@@ -27,6 +27,7 @@ _QWEN_IMAGE_SIZES = FixedSizes(
     spellings={"1472*1140": "1472*1104", "1140*1472": "1104*1472"},  # the 2025 spellings the brief uses
 )
 _BEIJING_SINGAPORE = ("cn-beijing", "ap-southeast-1")
+_WAN26_REGIONS = (*REGIONS, "eu-central-1")  # Frankfurt serves the Wan 2.6 image models as tasks only
 # Wan 2.5 / 2.6 text-to-image: 1280*1280 to 1440*1440 pixels in all, 1:4 to 4:1 (text-to-image V2 API reference).
 _WAN_T2I_SIZES = PixelRange(1280 * 1280, 1440 * 1440, max_aspect=4)
 # Qwen-Image edit plus/max: each side 512-2048 (qwen-image-edit API reference).
@@ -115,7 +116,7 @@ MODELS: tuple[ModelSpec, ...] = (
         price=per_image(0.20),
         rate=_WAN_RATE,
         endpoint=IMAGE_GENERATION,
-        regions=REGIONS,
+        regions=_WAN26_REGIONS,
         prompt_max=2100,
         sizes=_WAN_T2I_SIZES,
         default_size="1280*1280",
@@ -154,7 +155,7 @@ MODELS: tuple[ModelSpec, ...] = (
         price=UnknownPrice(),  # the pages found give no price for it yet
         rate=_WAN_RATE,
         endpoint=IMAGE_GENERATION,
-        regions=_BEIJING_SINGAPORE,
+        regions=("cn-beijing", "ap-southeast-1", "eu-central-1", "ap-northeast-1"),
         prompt_max=4500,  # "recommended at most 4500 tokens"; counted here in characters, a warning only
         sizes=PixelRange(512 * 512, 2048 * 2048, max_aspect=8),
         default_size=None,  # the model picks the size from the prompt
@@ -215,7 +216,7 @@ MODELS: tuple[ModelSpec, ...] = (
         price=per_image(0.20),
         rate=_WAN_RATE,
         endpoint=IMAGE_GENERATION,
-        regions=REGIONS,
+        regions=_WAN26_REGIONS,
         prompt_max=2000,
         typical_seconds=90,
         max_images=4,

@@ -25,6 +25,7 @@ from bailian_mcp.catalog.spec import (
 )
 
 _BEIJING_SINGAPORE = ("cn-beijing", "ap-southeast-1")
+_WAN26_REGIONS = (*REGIONS, "eu-central-1")  # the price page has Frankfurt rows for the Wan 2.6 video models
 _TWO_TO_FIFTEEN = tuple(range(2, 16))
 _TWO_TO_TEN = tuple(range(2, 11))
 _720_1080 = VideoPrice({"720P": 0.6, "1080P": 1.0})
@@ -96,7 +97,7 @@ MODELS: tuple[ModelSpec, ...] = (
         summary="Wanxiang 2.6: 2-15 s with sound, multi-shot stories, 720P or 1080P.",
         price=_720_1080,
         rate=_WAN_RATE,
-        regions=REGIONS,
+        regions=_WAN26_REGIONS,
         sizes=VIDEO_720P + VIDEO_1080P,
         default_size="1920*1080",
         durations=_TWO_TO_FIFTEEN,
@@ -195,7 +196,7 @@ MODELS: tuple[ModelSpec, ...] = (
         summary="Wanxiang 2.6: 2-15 s with sound, multi-shot, 720P or 1080P.",
         price=_720_1080,
         rate=_WAN_RATE,
-        regions=REGIONS,
+        regions=_WAN26_REGIONS,
         inputs="img_url",
         resolutions=("720P", "1080P"),
         default_resolution="1080P",
@@ -261,7 +262,7 @@ MODELS: tuple[ModelSpec, ...] = (
         default=True,
         price=_720_1080,
         rate=_WAN_RATE,
-        regions=REGIONS,
+        regions=_WAN26_REGIONS,
         inputs="reference_urls",
         sizes=VIDEO_720P + VIDEO_1080P,
         default_size="1920*1080",
