@@ -75,10 +75,11 @@ class RawArguments(ArgModelBase):
         return dict(self.model_extra or {})
 
 
-def _wait_model(settings: Settings) -> type[BaseModel]:
-    """The argument `wait_seconds`, defaulting to the settings' wait (BAILIAN_WAIT_SECONDS)."""
+@functools.cache
+def _wait_model(default: int) -> type[BaseModel]:
+    """The argument `wait_seconds`, defaulting to the settings' wait (BAILIAN_WAIT_SECONDS); one model per default."""
     wait = Field(
-        settings.wait_seconds,
+        default,
         ge=0,
         le=600,
         description="Seconds to wait for the result before returning a handle (keep at or below 50 for "
@@ -88,12 +89,18 @@ def _wait_model(settings: Settings) -> type[BaseModel]:
     return model
 
 
-def _published(name: str, params: type[BaseModel], wait: type[BaseModel] | None) -> dict[str, Any]:
+def _published(params: type[BaseModel], wait: type[BaseModel] | None) -> dict[str, Any]:
     """The input schema a tool publishes: its parameters, plus `wait_seconds` for tools that wait."""
-    model = params
+    schema = params.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema)
     if wait is not None:
-        model = create_model(f"{name}Arguments", __base__=params, wait_seconds=(int, wait.model_fields[WAIT_ARGUMENT]))
-    return model.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema)
+        schema = {**schema, "properties": {**schema["properties"], WAIT_ARGUMENT: _wait_property(wait)}}
+    return schema
+
+
+@functools.cache
+def _wait_property(wait: type[BaseModel]) -> dict[str, Any]:
+    property_schema: dict[str, Any] = wait.model_json_schema(by_alias=True)["properties"][WAIT_ARGUMENT]
+    return property_schema
 
 
 def _split(raw: Mapping[str, Any], wait: type[BaseModel]) -> tuple[float, dict[str, Any]]:
@@ -158,7 +165,7 @@ async def _job_content(services: Services, result: JobResult) -> CallToolResult:
 
 
 def generation_tool(capability: Capability, settings: Settings) -> Tool:
-    wait = _wait_model(settings)
+    wait = _wait_model(settings.wait_seconds)
 
     async def generate(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
         wait_seconds, arguments = _split(raw, wait)
@@ -173,7 +180,7 @@ def generation_tool(capability: Capability, settings: Settings) -> Tool:
         capability.name,
         capability.title,
         description,
-        _published(capability.name, capability.params_model, wait),
+        _published(capability.params_model, wait),
         GENERATE,
         _tool_body(generate),
     )
@@ -186,7 +193,7 @@ def _outlasts(capability: Capability, wait_seconds: float) -> bool:
 
 
 def get_task_tool(settings: Settings) -> Tool:
-    wait = _wait_model(settings)
+    wait = _wait_model(settings.wait_seconds)
 
     async def get_task(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
         wait_seconds, arguments = _split(raw, wait)
@@ -200,7 +207,7 @@ def get_task_tool(settings: Settings) -> Tool:
         "Check on a generation job by job_id or task_id: waits up to wait_seconds for it to finish, then "
         "returns the same result a generation tool returns (files, preview, URLs). Re-saves files that went "
         "missing. Never creates or pays for anything.",
-        _published("get_task", TaskHandle, wait),
+        _published(TaskHandle, wait),
         FOLLOW,
         _tool_body(get_task),
     )
@@ -220,7 +227,7 @@ def list_tasks_tool() -> Tool:
         "List tasks",
         "List this server's generation jobs (and DashScope's tasks of the last 24 h made with the same key), newest "
         "first, with status and cost. Use it to find a job to resume with get_task instead of generating again.",
-        _published("list_tasks", ListTasksParams, None),
+        _published(ListTasksParams, None),
         ADMIN,
         _tool_body(list_tasks),
         TaskList,
@@ -237,7 +244,7 @@ def cancel_task_tool() -> Tool:
         "Cancel task",
         "Cancel a generation job by job_id or task_id. DashScope cancels a task only while it is still PENDING "
         "(nothing is charged then); a running task finishes anyway and get_task collects it.",
-        _published("cancel_task", TaskHandle, None),
+        _published(TaskHandle, None),
         CANCEL,
         _tool_body(cancel_task),
     )
@@ -266,7 +273,7 @@ def list_models_tool() -> Tool:
         "List models",
         "The models each tool offers in this server's region (all_regions for every region), with their limits "
         "(sizes, counts, lengths), prices and regions.",
-        _published("list_models", ListModelsParams, None),
+        _published(ListModelsParams, None),
         READ_ONLY,
         _tool_body(list_models),
         ModelList,
