@@ -213,3 +213,12 @@ async def test_list_models_shows_the_models_of_the_servers_region_unless_asked_f
     names = {m["name"] for m in here.structured_content["models"]}
     assert "wan2.2-i2v-flash" in names and "wan2.2-kf2v-flash" not in names  # offered in Beijing only
     assert "wan2.2-kf2v-flash" in {m["name"] for m in everywhere.structured_content["models"]}
+
+
+async def test_fun_asr_transcribes_a_local_recording(
+    mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str]
+) -> None:
+    data = await call(mcp_client, "speech_to_text", {"audio": [frames["voice"]], "model": "fun-asr"})
+    body = sent_to(emulator, catalog.named("fun-asr"))
+    assert body["model"] == "fun-asr" and body["input"]["file_urls"][0].startswith("oss://")
+    assert data["outputs"][0]["kind"] == "transcript" and data["cost"]["currency"] == "CNY"

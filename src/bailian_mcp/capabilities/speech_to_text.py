@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
-from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where
+from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where, per_model
 from bailian_mcp.catalog import TRANSCRIPTION, ModelSpec, TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
@@ -32,9 +32,14 @@ def _takes_hints(model: ModelSpec) -> bool:
     return isinstance(model, TranscriptionModel) and model.supports_language_hints
 
 
+def _languages(model: ModelSpec) -> tuple[str, ...]:
+    assert isinstance(model, TranscriptionModel)
+    return model.languages
+
+
 MAX_FILES = largest(NAME, lambda m: m.max_files if isinstance(m, TranscriptionModel) else 1)
 HINTED_MODELS = models_where(NAME, _takes_hints)
-LANGUAGES = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")
+LANGUAGES = tuple(dict.fromkeys(code for m in catalog.models_for(NAME) if _takes_hints(m) for code in _languages(m)))
 SPEAKERS_MIN, SPEAKERS_MAX = 2, 100
 UNREADABLE = "TranscriptUnreadable"
 
@@ -57,9 +62,10 @@ class SpeechToTextParams(Params):
     language_hints: Annotated[
         list[str] | None,
         Field(
-            description=f"Languages spoken in the recordings, to improve accuracy ({HINTED_MODELS} only): zh "
-            "Chinese, en English, ja Japanese, yue Cantonese, ko Korean, de German, fr French, ru Russian. Leave "
-            "out to detect automatically.",
+            description=f"Languages spoken in the recordings, to improve accuracy ({HINTED_MODELS} only), as "
+            "codes (zh Chinese, en English, ja Japanese, yue Cantonese, …): "
+            + per_model(NAME, lambda m: ", ".join(_languages(m)) if _takes_hints(m) else "none")
+            + ". Leave out to detect automatically.",
             json_schema_extra={"items": {"type": "string", "enum": list(LANGUAGES)}},
         ),
     ] = None
@@ -132,10 +138,14 @@ def _language_hints(params: SpeechToTextParams, model: TranscriptionModel) -> li
     hints: list[str] = []
     for hint in params.language_hints:
         code = hint.strip().lower()
-        if code not in LANGUAGES:
-            raise InputError("language_hints", hint, f"language codes are {', '.join(LANGUAGES)}")
+        if code not in model.languages:
+            raise InputError("language_hints", hint, f"{model.name}'s language codes are {', '.join(model.languages)}")
         if code not in hints:
             hints.append(code)
+    if model.max_language_hints is not None and len(hints) > model.max_language_hints:
+        raise InputError(
+            "language_hints", params.language_hints, f"{model.name} takes {model.max_language_hints} language hint"
+        )
     return hints
 
 

@@ -349,6 +349,8 @@ class TranscriptionModel(ModelSpec):
     endpoint: Endpoint = TRANSCRIPTION
     supports_language_hints: bool = False
     default_language_hints: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")  # the codes its hints take
+    max_language_hints: int | None = None  # None: any number
     max_files: int = 100
 
 

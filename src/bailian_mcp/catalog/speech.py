@@ -30,6 +30,40 @@ def _sambert(name: str, voice: str, language: str, summary: str, **extra: Any) -
     )
 
 
+# Fun-ASR recording file recognition API: the codes its language_hints take (one at a time).
+_FUN_ASR_LANGUAGES = (
+    "zh",
+    "en",
+    "ja",
+    "ko",
+    "vi",
+    "th",
+    "id",
+    "ms",
+    "tl",
+    "hi",
+    "ar",
+    "fr",
+    "de",
+    "es",
+    "pt",
+    "ru",
+    "it",
+    "nl",
+    "sv",
+    "da",
+    "fi",
+    "no",
+    "el",
+    "pl",
+    "cs",
+    "hu",
+    "ro",
+    "bg",
+    "hr",
+    "sk",
+)
+
 MODELS: tuple[ModelSpec, ...] = (
     _sambert("sambert-zhichu-v1", "Zhichu", "zh", "Chinese, female, lively (the brief's Chinese voice).", default=True),
     _sambert("sambert-zhide-v1", "Zhide", "zh", "Chinese, male, news."),
@@ -80,6 +114,18 @@ MODELS: tuple[ModelSpec, ...] = (
         rate=_WAN_RATE,
         regions=_BEIJING,
         supports_language_hints=True,
+        typical_seconds=5,
+    ),
+    TranscriptionModel(
+        name="fun-asr",
+        capability="speech_to_text",
+        summary="Fun-ASR: the newest recognizer, 30 languages, noisy or far-field audio; one language hint.",
+        price=UnitPrice(0.00022, "second", "duration"),
+        rate=_WAN_RATE,
+        regions=("cn-beijing", "ap-southeast-1"),
+        supports_language_hints=True,
+        languages=_FUN_ASR_LANGUAGES,
+        max_language_hints=1,
         typical_seconds=5,
     ),
 )

@@ -1,7 +1,9 @@
-"""File transcription with Paraformer (protocol §9): ``POST /api/v1/services/audio/asr/transcription``, async only.
+"""File transcription with Paraformer and Fun-ASR (protocol §9): ``POST /api/v1/services/audio/asr/transcription``,
+async only.
 
 Models ``paraformer-v2``, ``paraformer-8k-v2``, ``paraformer-v1``, ``paraformer-8k-v1``,
-``paraformer-mtl-v1``. ``input.file_urls`` is required (``input must contain file_urls``): a list
+``paraformer-mtl-v1`` and ``fun-asr`` (its ``language_hints``: one of its 30 codes).
+``input.file_urls`` is required (``input must contain file_urls``): a list
 of 1-100 ``http(s)://`` URLs or ``oss://`` upload keys (with ``X-DashScope-OssResourceResolve:
 enable``), checked as in `sources`. ``parameters.language_hints`` is checked for ``paraformer-v2``
 only (codes ``zh``, ``en``, ``ja``, ``yue``, ``ko``, ``de``, ``fr``, ``ru``); the other models ignore
@@ -45,7 +47,42 @@ from .task_api import submit_route
 from .tasks import ResultFile, Success
 
 SERVICE = "audio/asr/transcription"
-MODELS = ("paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1")
+MODELS = ("paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1", "fun-asr")
+# Fun-ASR's language_hints (recording file recognition API): these codes, one at a time.
+FUN_ASR_LANGUAGES = frozenset(
+    {
+        "zh",
+        "en",
+        "ja",
+        "ko",
+        "vi",
+        "th",
+        "id",
+        "ms",
+        "tl",
+        "hi",
+        "ar",
+        "fr",
+        "de",
+        "es",
+        "pt",
+        "ru",
+        "it",
+        "nl",
+        "sv",
+        "da",
+        "fi",
+        "no",
+        "el",
+        "pl",
+        "cs",
+        "hu",
+        "ro",
+        "bg",
+        "hr",
+        "sk",
+    }
+)
 LANGUAGES = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")
 MAX_FILES = 100
 MAX_AUDIO_BYTES = 100 * 1024 * 1024
@@ -196,12 +233,15 @@ class Transcription:
         checked = [call.sources.check(url, allow_data=False) for url in urls]
         params = call.parameters
         hints = params.get("language_hints")
-        if call.model == "paraformer-v2" and hints is not None:
+        if call.model in ("paraformer-v2", "fun-asr") and hints is not None:
             if not isinstance(hints, list) or not all(isinstance(hint, str) for hint in hints):
                 raise invalid_parameter("Parameter language_hints must be a list of language codes")
-            unknown = [hint for hint in hints if hint not in LANGUAGES]
+            languages = FUN_ASR_LANGUAGES if call.model == "fun-asr" else LANGUAGES
+            unknown = [hint for hint in hints if hint not in languages]
             if unknown:
                 raise invalid_parameter(f"Parameter language_hints contains unsupported language: {unknown[0]}")
+            if call.model == "fun-asr" and len(hints) > 1:
+                raise invalid_parameter("Parameter language_hints of fun-asr takes one language")
         speaker = flag(params, "diarization_enabled", False)
         flag(params, "disfluency_removal_enabled", False)
         flag(params, "timestamp_alignment_enabled", False)
