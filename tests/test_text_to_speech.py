@@ -163,7 +163,12 @@ def test_a_model_of_another_capability_is_named_as_such() -> None:
 
 def test_unknown_parameters_are_refused() -> None:
     with pytest.raises(InputError, match="there is no such parameter"):
-        params(voice="zhichu")
+        params(speaker="zhichu")
+
+
+def test_a_voice_for_a_sambert_model_is_refused_since_the_model_is_the_voice() -> None:
+    error = rejected(voice="zhichu")
+    assert error.param == "voice" and "the model is the voice" in str(error)
 
 
 @pytest.mark.parametrize("region", ["ap-southeast-1", "us-east-1"])

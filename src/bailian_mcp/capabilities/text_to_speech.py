@@ -1,4 +1,10 @@
-"""Text-to-speech: Sambert voices over DashScope's WebSocket API (Beijing only), saved as wav, mp3 or pcm."""
+"""Text-to-speech, saved as an audio file.
+
+Two kinds of model (`catalog`): Sambert voices, each voice its own model, over DashScope's WebSocket API (Beijing
+only); and speech models with voices of their own (`voice`), answered at once — CosyVoice and Qwen-Audio on the
+HTTP SpeechSynthesizer endpoint (every option in `input`), Qwen-TTS on the multimodal endpoint (`text`, `voice`,
+`language_type`) — whose answer is the audio file's URL.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,25 @@ from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
-from bailian_mcp.catalog import VoiceModel
-from bailian_mcp.dashscope.protocol import WEBSOCKET_PATH
+from bailian_mcp.capabilities.fields import models_where
+from bailian_mcp.catalog import HTTP_SPEECH_SYNTHESIS, ModelSpec, SpeechModel, VoiceModel
+from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope.protocol import WEBSOCKET_PATH, url_expiry
 from bailian_mcp.errors import InputError
-from bailian_mcp.jobs.results import OutputFile
+from bailian_mcp.jobs.results import OutputFile, iso_utc
 from bailian_mcp.media import media_duration
 
 NAME = "text_to_speech"
 VOICES = [m for m in catalog.models_for(NAME) if isinstance(m, VoiceModel)]
-MODEL_NAMES = [m.name for m in VOICES]
+SPEECH_MODELS = [m for m in catalog.models_for(NAME) if isinstance(m, SpeechModel)]
+MODEL_NAMES = [m.name for m in catalog.models_for(NAME)]
 TEXT_MAX = 10_000
-SAMPLE_RATES = sorted({rate for voice in VOICES for rate in voice.sample_rates})
+SAMPLE_RATES = sorted(
+    {rate for m in VOICES for rate in m.sample_rates} | {r for m in SPEECH_MODELS for r in m.sample_rates}
+)
 MIME_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "pcm": "audio/pcm"}
+PROSODY_MODELS = models_where(NAME, lambda m: isinstance(m, VoiceModel) or (isinstance(m, SpeechModel) and m.prosody))
+LANGUAGE_MODELS = models_where(NAME, lambda m: isinstance(m, SpeechModel) and bool(m.language_types))
 PCM_BYTES_PER_SAMPLE = 2  # Sambert PCM: 16-bit little-endian mono
 PRICE = VOICES[0].price.describe()
 DEFAULT_SAMPLE_RATES = sorted({voice.default_sample_rate for voice in VOICES})
@@ -48,6 +61,11 @@ def _names(language: str) -> str:
     return ", ".join(v.name for v in VOICES if v.language == language)
 
 
+def _speech_models() -> str:
+    """Each speech model with its summary and default voice (the model parameter's guidance)."""
+    return " ".join(f"{m.name}: {m.summary} (default voice {m.default_voice})" for m in SPEECH_MODELS)
+
+
 class TextToSpeechParams(Params):
     text: Annotated[
         str,
@@ -61,11 +79,26 @@ class TextToSpeechParams(Params):
     model: Annotated[
         str,
         Field(
-            description=f"The voice (each Sambert voice is its own model). For Chinese text: {_names('zh')}. For "
-            f"English text: {_names('en')}. {SPOKEN_BY}",
+            description=f"A Sambert voice (each is its own model) — for Chinese text: {_names('zh')}; for English "
+            f"text: {_names('en')}. {SPOKEN_BY} Or a speech model with voices of its own (see voice): "
+            f"{_speech_models()}",
             json_schema_extra={"enum": MODEL_NAMES},
         ),
     ] = catalog.default_model(NAME)
+    voice: Annotated[
+        str | None,
+        Field(
+            description="The voice, for the speech models (each has its own; list_models shows them): e.g. "
+            + "; ".join(f"{m.name}: {', '.join(v.name for v in m.voices[:4])}…" for m in SPEECH_MODELS)
+            + ". Leave out for the model's default. Sambert voices are models: choose one with model."
+        ),
+    ] = None
+    language_type: Annotated[
+        str | None,
+        Field(
+            description=f"{LANGUAGE_MODELS} only: the text's language (Auto, Chinese, English, …) for a better read."
+        ),
+    ] = None
     format: Annotated[
         Literal["wav", "mp3", "pcm"],
         Field(description="Audio file format: wav (default, plays anywhere), mp3 (smaller), pcm (raw 16-bit mono)."),
@@ -85,9 +118,21 @@ class TextToSpeechParams(Params):
 
 
 def build(params: TextToSpeechParams, context: BuildContext) -> Request:
-    model = catalog.resolve_in_region(NAME, params.model, context.region, VoiceModel)
+    model = catalog.resolve_in_region(NAME, params.model, context.region, ModelSpec)
     if not params.text.strip():
         raise InputError("text", params.text, "give at least one non-blank character to speak")
+    if isinstance(model, SpeechModel):
+        return _voiced_request(model, params, context)
+    assert isinstance(model, VoiceModel)
+    for name in ("voice", "language_type"):
+        if getattr(params, name) is not None:
+            raise InputError(
+                name,
+                getattr(params, name),
+                f"{model.name} is a Sambert voice and takes no {name}; the model is the voice",
+            )
+    if params.format not in model.formats:
+        raise InputError("format", params.format, f"{model.name} makes {', '.join(model.formats)}")
     if len(params.text) > model.max_characters:
         raise InputError(
             "text", params.text, f"{model.name} reads at most {model.max_characters} characters per call; split it"
@@ -109,6 +154,75 @@ def build(params: TextToSpeechParams, context: BuildContext) -> Request:
     }
     body = {"model": model.wire_name(context.region), "input": {"text": params.text}, "parameters": parameters}
     return Request(model=model, path=WEBSOCKET_PATH, body=body, exchange=execute)
+
+
+def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: BuildContext) -> Request:
+    """A request to a speech model with voices: checked against the model's voices, formats, rates and options."""
+    warnings = []
+    voice = (params.voice or model.default_voice).strip()
+    known = [v.name for v in model.voices]
+    if voice not in known:
+        if model.voices_complete:
+            import difflib  # only for the did-you-mean of an unknown voice
+
+            close = difflib.get_close_matches(voice, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError("voice", params.voice, f"{hint}{model.name}'s voices are {', '.join(known)}")
+        warnings.append(f"{voice!r} is not among the voices of {model.name} this server knows; sent as given.")
+    if params.format not in model.formats:
+        raise InputError("format", params.format, f"{model.name} makes {', '.join(model.formats)}")
+    sample_rate = model.default_sample_rate if params.sample_rate is None else params.sample_rate
+    if sample_rate not in model.sample_rates:
+        raise InputError(
+            "sample_rate", params.sample_rate, f"{model.name} offers {', '.join(map(str, model.sample_rates))}"
+        )
+    if not model.prosody:
+        for name, neutral in (("rate", 1.0), ("pitch", 1.0), ("volume", 50)):
+            if getattr(params, name) != neutral:
+                raise InputError(name, getattr(params, name), f"{model.name} takes no {name}; {PROSODY_MODELS} do")
+    if params.language_type is not None and params.language_type not in model.language_types:
+        allowed = ", ".join(model.language_types) if model.language_types else f"only {LANGUAGE_MODELS} take one"
+        raise InputError("language_type", params.language_type, f"{model.name}: {allowed}")
+    if model.max_characters is not None and len(params.text) > model.max_characters:
+        raise InputError(
+            "text",
+            f"{len(params.text)} characters",
+            f"{model.name} reads at most {model.max_characters} characters per call; split the text",
+        )
+    body_input: dict[str, Any] = {"text": params.text, "voice": voice}
+    if model.endpoint == HTTP_SPEECH_SYNTHESIS:
+        body_input.update(format=params.format, sample_rate=sample_rate)
+        body_input.update(volume=params.volume, rate=params.rate, pitch=params.pitch)
+        body: dict[str, Any] = {"model": model.wire_name(context.region), "input": body_input}
+    else:
+        if params.language_type is not None:
+            body_input["language_type"] = params.language_type
+        body = {"model": model.wire_name(context.region), "input": body_input, "parameters": {}}
+    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=fetch_synthesis)
+
+
+async def fetch_synthesis(ctx: ExchangeContext, request: Request) -> Outcome:
+    """A speech model's answer: the audio file's URL (the runner saves it) and the usage billed."""
+    characters = len(request.body["input"]["text"])
+    await ctx.progress(f"Synthesizing {characters} characters with {request.model.name}…")
+    reply = await ctx.client.call(request.path, request.body, bucket=request.model.rate_bucket)
+    output = reply.get("output") or {}
+    audio = output.get("audio") or {}
+    url = audio.get("url")
+    if not isinstance(url, str) or not url:
+        raise errors.DashScopeConnectionError(
+            f"DashScope answered without an audio URL: {str(reply)[:200]}", request_sent=True
+        )
+    expires = audio.get("expires_at")
+    output_file = OutputFile(
+        index=0,
+        kind="audio",
+        url=url,
+        url_expires_at=iso_utc(expires) if isinstance(expires, int | float) else url_expiry(url),
+    )
+    return Outcome(
+        outputs=[output_file], usage=dict(reply.get("usage") or {}), finish_reason=output.get("finish_reason")
+    )
 
 
 def audio_duration(path: Path, audio_format: str, sample_rate: int, size: int) -> float | None:
@@ -157,8 +271,8 @@ TEXT_TO_SPEECH = Capability(
     name=NAME,
     title="Text to speech",
     summary=(
-        "Read text aloud with Sambert voices (Chinese, or English such as sambert-en-v1) and save WAV/MP3/PCM"
-        " audio. Beijing region. Costs per character."
+        "Read text aloud and save WAV/MP3/PCM audio: Sambert voices (the brief's), or CosyVoice and Qwen-TTS "
+        "with voices of their own (voice). Costs per character."
     ),
     description=(
         "Read text aloud with Alibaba Bailian's Sambert voices and save the audio file (wav, mp3 or pcm). "
@@ -166,7 +280,9 @@ TEXT_TO_SPEECH = Capability(
         f"Chinese voices: {_voices('zh')}. English voices: {_voices('en')}. sambert-en-v1 is the English voice "
         "of the product brief; it is spoken by sambert-cindy-v1. Sambert runs only in the Beijing (cn-beijing) "
         f"region. Up to {TEXT_MAX} characters per call; costs {PRICE} (see usage and cost). "
-        "Returns the saved file's path, size, checksum and duration."
+        "The speech models have voices of their own, chosen with voice (each has a default): "
+        + " ".join(f"{m.name} ({', '.join(m.regions)}), default voice {m.default_voice}." for m in SPEECH_MODELS)
+        + " Returns the saved file's path, size, checksum and duration."
     ),
     params_model=TextToSpeechParams,
     build=build,

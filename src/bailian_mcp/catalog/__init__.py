@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from bailian_mcp.catalog import images, speech, text, video
 from bailian_mcp.catalog.spec import (
+    HTTP_SPEECH_SYNTHESIS,
     IMAGE2IMAGE,
     IMAGE_GENERATION,
     INTERNATIONAL,
@@ -42,6 +43,7 @@ from bailian_mcp.catalog.spec import (
     RateLimit,
     SideRange,
     SizeRule,
+    SpeechModel,
     TextModel,
     TokenPrice,
     TranscriptionModel,
@@ -50,6 +52,7 @@ from bailian_mcp.catalog.spec import (
     VideoInputs,
     VideoModel,
     VideoPrice,
+    Voice,
     VoiceModel,
     WanxEditModel,
     per_image,
@@ -59,6 +62,7 @@ from bailian_mcp.errors import InputError
 MODELS: tuple[ModelSpec, ...] = (*images.MODELS, *text.MODELS, *video.MODELS, *speech.MODELS)
 
 __all__ = [
+    "HTTP_SPEECH_SYNTHESIS",
     "IMAGE2IMAGE",
     "IMAGE_GENERATION",
     "INTERNATIONAL",
@@ -88,6 +92,7 @@ __all__ = [
     "RateLimit",
     "SideRange",
     "SizeRule",
+    "SpeechModel",
     "TextModel",
     "TokenPrice",
     "TranscriptionModel",
@@ -96,6 +101,7 @@ __all__ = [
     "VideoInputs",
     "VideoModel",
     "VideoPrice",
+    "Voice",
     "VoiceModel",
     "WanxEditModel",
     "per_image",

@@ -196,6 +196,7 @@ VIDEO_SYNTHESIS = Endpoint("services/aigc/video-generation/video-synthesis", asy
 KEYFRAME_VIDEO_SYNTHESIS = Endpoint("services/aigc/image2video/video-synthesis", asynchronous=True)
 TRANSCRIPTION = Endpoint("services/audio/asr/transcription", asynchronous=True)
 SPEECH_SYNTHESIS = Endpoint("/api-ws/v1/inference", asynchronous=False)  # the WebSocket service, not under services/
+HTTP_SPEECH_SYNTHESIS = Endpoint("services/audio/tts/SpeechSynthesizer", asynchronous=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -339,9 +340,38 @@ class VoiceModel(ModelSpec):
     endpoint: Endpoint = SPEECH_SYNTHESIS
     language: str = "zh"
     voice: str = ""
+    formats: tuple[str, ...] = ("wav", "mp3", "pcm")
     sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 48000)
     default_sample_rate: int = 16000
     max_characters: int = 10000
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A system voice of a speech model: its name on the wire, the languages it speaks, and its style."""
+
+    name: str
+    languages: str  # e.g. "zh, en", "Cantonese, en"
+    style: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechModel(ModelSpec):
+    """A speech model with voices of its own (CosyVoice and Qwen-Audio over HTTP, Qwen-TTS on the multimodal
+    endpoint): `voice` picks one of `voices`, `default_voice` when none is named."""
+
+    endpoint: Endpoint = HTTP_SPEECH_SYNTHESIS
+    voices: tuple[Voice, ...]
+    default_voice: str
+    voices_complete: bool = (
+        True  # False: the pages read list only some voices; others are sent for the service to judge
+    )
+    formats: tuple[str, ...] = ("wav", "mp3", "pcm")
+    sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
+    default_sample_rate: int = 24000
+    prosody: bool = True  # takes volume, rate and pitch
+    language_types: tuple[str, ...] = ()  # Qwen-TTS: the `language_type` values it takes
+    max_characters: int | None = None  # None: no limit documented; the service judges
 
 
 @dataclass(frozen=True, kw_only=True)
