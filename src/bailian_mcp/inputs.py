@@ -181,14 +181,14 @@ def image_input(value: str, rule: InputImageRule, roots: Sequence[Path], *, para
     return InputImage(LocalFile(path=path, sha256=_hash(data), size=len(data), mime_type=mime), data)
 
 
-def audio_input(value: str, roots: Sequence[Path], *, param: str) -> str | LocalFile:
+def audio_input(value: str, roots: Sequence[Path], *, param: str, max_bytes: int = MAX_AUDIO_BYTES) -> str | LocalFile:
     """A recording to transcribe: an http(s)/oss URL as is, or a local audio or video file (checked) to upload."""
     return media_input(
         value,
         roots,
         param=param,
         suffixes=AUDIO_SUFFIXES,
-        max_bytes=MAX_AUDIO_BYTES,
+        max_bytes=max_bytes,
         what=f"an audio or video file DashScope transcribes ({', '.join(sorted(AUDIO_SUFFIXES))})",
         no_data_uri="DashScope's transcription takes URLs or files, not data: URIs; save the audio to a file and "
         "pass its path",

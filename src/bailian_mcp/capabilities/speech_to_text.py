@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
+from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where, per_model
-from bailian_mcp.catalog import TRANSCRIPTION, ModelSpec, TranscriptionModel
+from bailian_mcp.catalog import MULTIMODAL_GENERATION, TRANSCRIPTION, ModelSpec, TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
 from bailian_mcp.errors import InputError
@@ -38,6 +38,8 @@ def _languages(model: ModelSpec) -> tuple[str, ...]:
 
 
 MAX_FILES = largest(NAME, lambda m: m.max_files if isinstance(m, TranscriptionModel) else 1)
+ITN_MODELS = models_where(NAME, lambda m: isinstance(m, TranscriptionModel) and m.inverse_text_normalization)
+DIARIZING_MODELS = models_where(NAME, lambda m: isinstance(m, TranscriptionModel) and m.diarization)
 HINTED_MODELS = models_where(NAME, _takes_hints)
 LANGUAGES = tuple(dict.fromkeys(code for m in catalog.models_for(NAME) if _takes_hints(m) for code in _languages(m)))
 SPEAKERS_MIN, SPEAKERS_MAX = 2, 100
@@ -83,6 +85,10 @@ class SpeechToTextParams(Params):
         ),
     ] = None
     disfluency_removal: Annotated[bool, Field(description="Drop filler words (um, uh, 嗯, 啊) from the text.")] = False
+    itn: Annotated[
+        bool | None,
+        Field(description=f"{ITN_MODELS} only: write numbers, dates and amounts as digits (Chinese and English)."),
+    ] = None
 
     _audio_as_list = field_validator("audio", mode="before")(
         list_from_text(otherwise="item", blank=[], example='["https://.../a.wav"]')
@@ -112,7 +118,7 @@ def _file_urls(audio: list[str], model: TranscriptionModel, context: BuildContex
         param = _audio_param(index, len(audio))
         if not value.strip():
             raise InputError(param, value, "give an http(s) URL, an oss:// URL or an absolute local file path")
-        reference = audio_input(value, context.input_roots, param=param)
+        reference = audio_input(value, context.input_roots, param=param, max_bytes=model.max_file_bytes)
         key = f"sha256:{reference.sha256}" if isinstance(reference, LocalFile) else reference
         if key in seen:
             raise InputError(
@@ -158,7 +164,15 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
             "speaker_count applies only with diarization=true; set diarization or leave speaker_count out",
         )
     hints = _language_hints(params, model)
+    if not model.diarization:
+        for name in ("diarization", "disfluency_removal"):
+            if getattr(params, name):
+                raise InputError(name, True, f"{model.name} does not do it; {DIARIZING_MODELS} do")
+    if params.itn is not None and not model.inverse_text_normalization:
+        raise InputError("itn", params.itn, f"only {ITN_MODELS} take itn")
     file_urls = _file_urls(params.audio, model, context)
+    if model.endpoint == MULTIMODAL_GENERATION:
+        return _recognition(model, file_urls[0], hints, params.itn, context)
     parameters: dict[str, Any] = {
         "diarization_enabled": params.diarization,
         "disfluency_removal_enabled": params.disfluency_removal,
@@ -169,6 +183,36 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
         parameters["language_hints"] = hints
     body = {"model": model.wire_name(context.region), "input": {"file_urls": file_urls}, "parameters": parameters}
     return Request(model=model, path=PATH, body=body)
+
+
+def _recognition(
+    model: TranscriptionModel, audio: str | LocalFile, hints: list[str], itn: bool | None, context: BuildContext
+) -> Request:
+    """One recording answered at once on the multimodal endpoint (qwen3-asr-flash)."""
+    options: dict[str, Any] = {"enable_itn": bool(itn)}
+    if hints:
+        options["language"] = hints[0]
+    body = {
+        "model": model.wire_name(context.region),
+        "input": {"messages": [{"role": "user", "content": [{"audio": audio}]}]},
+        "parameters": {"asr_options": options},
+    }
+    return Request(model=model, path=model.endpoint.path, body=body, exchange=recognize)
+
+
+async def recognize(context: ExchangeContext, request: Request) -> Outcome:
+    """The text of a recording answered at once, as its transcript."""
+    await context.progress(f"Recognizing with {request.model.name}…")
+    reply = await context.client.call(
+        request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket
+    )
+    choices = (reply.get("output") or {}).get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    text = "".join(str(part.get("text") or "") for part in message.get("content") or [] if isinstance(part, dict))
+    source = request.body["input"]["messages"][0]["content"][0]["audio"]
+    transcript = OutputFile(index=0, kind="transcript", source=str(source), text=text)
+    usage = dict(reply.get("usage") or {})
+    return Outcome(outputs=[transcript], usage=usage, text=text, finish_reason=choices[0].get("finish_reason"))
 
 
 def parse(snapshot: TaskSnapshot) -> list[OutputFile]:

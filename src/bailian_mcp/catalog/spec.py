@@ -381,6 +381,9 @@ class TranscriptionModel(ModelSpec):
     default_language_hints: tuple[str, ...] = ()
     languages: tuple[str, ...] = ("zh", "en", "ja", "yue", "ko", "de", "fr", "ru")  # the codes its hints take
     max_language_hints: int | None = None  # None: any number
+    max_file_bytes: int = 2 * 1024**3
+    diarization: bool = True  # tells speakers apart, removes disfluencies (file transcription)
+    inverse_text_normalization: bool = False  # writes numbers and dates as digits on request (enable_itn)
     max_files: int = 100
 
 

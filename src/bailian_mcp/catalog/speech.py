@@ -73,6 +73,10 @@ _COSYVOICE_V2_VOICES = (
     Voice("longshange", "Shaanxi dialect, en"),
     Voice("longanmin", "Minnan, en"),
 )
+# qwen3-asr-flash's asr_options.language codes (Qwen speech recognition API reference).
+_QWEN3_ASR_LANGUAGES = tuple(
+    "zh yue en ja de ko ru fr pt ar it es hi id th tr uk vi cs da fil fi is ms no pl sv".split()  # noqa: SIM905
+)
 _QWEN_TTS_LANGUAGES = (
     "Auto",
     "Chinese",
@@ -280,5 +284,24 @@ MODELS: tuple[ModelSpec, ...] = (
         languages=_FUN_ASR_LANGUAGES,
         max_language_hints=1,
         typical_seconds=5,
+    ),
+    TranscriptionModel(
+        name="qwen3-asr-flash",
+        capability="speech_to_text",
+        summary="Qwen3-ASR flash: one short recording (at most 5 minutes, 10 MB) answered at once; 27 languages, "
+        "digits for numbers (itn).",
+        price=UnknownPrice(),  # no price on the pages found
+        rate=_SPEECH_RATE,
+        endpoint=MULTIMODAL_GENERATION,
+        regions=("cn-beijing", "ap-southeast-1", "us-east-1"),
+        wire_names={"us-east-1": "qwen3-asr-flash-us"},  # "in the US region, add -us to the model name"
+        supports_language_hints=True,
+        languages=_QWEN3_ASR_LANGUAGES,
+        max_language_hints=1,
+        max_files=1,
+        max_file_bytes=10 * 1024 * 1024,
+        diarization=False,
+        inverse_text_normalization=True,
+        typical_seconds=3,
     ),
 )
