@@ -884,7 +884,10 @@ def describe(outcome: Outcome, trouble: list[str]) -> str:
 PROBLEM = re.compile(r"^bailian-mcp: (?:Invalid|Missing) ([A-Za-z_]\w*)", re.MULTILINE)
 SETTINGS_PROBLEM = re.compile(r"^bailian-mcp: Invalid settings — (\w+):", re.MULTILINE)
 ARGPARSE_ERROR = re.compile(r"^bailian-mcp(?: [\w-]+)*: error: \S", re.MULTILINE)
-BATCH_TASK_PROBLEM = re.compile(r"^  #\d+ \S+ \S+(?: \S+)?: (?:Invalid|Missing) ([A-Za-z_]\w*)", re.MULTILINE)
+# A task's problem names one of its parameters (an unknown key it holds is named as such: "there is no such parameter").
+BATCH_TASK_PROBLEM = re.compile(
+    r"^  #\d+ \S+ \S+(?: \S+)?: (?:Invalid|Missing) ([A-Za-z_]\w*)(?![^:\n]*: there is no such parameter)", re.MULTILINE
+)
 BATCH_FILE_PROBLEM = re.compile(r"^bailian-mcp: .*(?:Nothing was sent\.|could not write the report)", re.MULTILINE)
 STATUS = re.compile(r"\b(?:FAILED|PENDING|RUNNING|CANCELED|UNKNOWN|SUCCEEDED|REJECTED|SUBMIT_UNCERTAIN)\b")
 TRACEBACKS = ("Traceback (most recent call last)", "Exception Group Traceback")

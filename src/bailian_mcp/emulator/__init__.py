@@ -25,6 +25,10 @@ Services (each module's docstring has its rules):
   image- and reference-to-video, wanx2.1 to wan2.7) and ``POST /api/v1/services/aigc/image2video/video-synthesis``
   (the keyframe models); the model tables are in `video_models`
 * `transcription` — ``POST /api/v1/services/audio/asr/transcription`` (async Paraformer)
+* `speech_http` — ``POST /api/v1/services/audio/tts/SpeechSynthesizer`` (sync CosyVoice v3-flash, v3-plus, v2,
+  v3.5 and Qwen-Audio-TTS 3.0/3.1 flash; plain JSON or SSE with base64 audio; the audio itself is `speech`)
+* `speech_qwen` — Qwen-TTS (qwen-tts, qwen3-tts-flash, qwen3-tts-instruct-flash) and `asr_qwen` —
+  qwen3-asr-flash, both on the synchronous ``aigc/multimodal-generation/generation`` route of `image_edit`
 * `tts` — WebSocket ``/api-ws/v1/inference`` (Sambert; the SDK's ``base_websocket_api_url`` is
   ``ws://HOST:PORT/api-ws/v1/inference``)
 * `task_api` — ``/api/v1/tasks``, ``/api/v1/tasks/{id}`` (GET or POST), ``/api/v1/tasks/{id}/cancel``

@@ -23,6 +23,7 @@ from . import (
     image_edit,
     image_generation,
     results,
+    speech_http,
     task_api,
     text2image,
     textgen,
@@ -49,6 +50,7 @@ _SERVICE_ROUTES: list[BaseRoute] = [
     *transcription.ROUTES,
     *uploads.ROUTES,
     *tts.ROUTES,
+    *speech_http.ROUTES,
 ]
 
 

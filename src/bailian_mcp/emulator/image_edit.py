@@ -3,8 +3,8 @@
 Synchronous (``X-DashScope-Async: enable`` is refused with 403). The body holds exactly one
 ``user`` message whose ``content`` lists ``{"image": ...}`` items and one ``{"text": ...}`` (see
 `image_messages`). The messages-protocol models of the 2026 lineup that also run as async tasks
-(wan2.6-t2i, wan2.6-image, qwen-image-3.0) are handed to `image_generation.answer`; this module
-serves:
+(wan2.6-t2i, wan2.6-image, qwen-image-3.0) are handed to `image_generation.answer`, the speech models to
+`speech_qwen.answer` (Qwen-TTS) and `asr_qwen.answer` (qwen3-asr-flash); this module serves:
 
 * ``qwen-image-edit``: one image + one text; ``n`` must be 1; ``size`` and ``prompt_extend`` are
   ignored; the result has the input's size.
@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import image_generation
+from . import asr_qwen, image_generation, speech_qwen
 from .envelope import ServiceError, invalid_parameter, json_response, new_request_id
 from .gateway import ServiceCall, authenticate, read_service_call, require_sync
 from .image_inputs import ImageRules, load_image
@@ -139,6 +139,10 @@ async def edit(request: Request) -> Response:
     call = await read_service_call(request)
     if call.model in image_generation.MODELS:
         return await image_generation.answer(request, call)
+    if call.model in speech_qwen.MODELS:
+        return await speech_qwen.answer(request, call)
+    if call.model in asr_qwen.MODELS:
+        return await asr_qwen.answer(request, call)
     rules = MODELS.get(call.model)
     if rules is None:
         raise invalid_parameter("Model not exist.")
