@@ -20,6 +20,9 @@ from tests.support.media import write_png, write_wav
 from tests.support.services import make_settings
 
 BRIEF = {
+    "paraformer-v1",
+    "paraformer-v2",
+    "paraformer-en-v1",
     "wan2.2-t2i-flash",
     "wan2.2-t2i-plus",
     "wanx2.1-t2i-turbo",
@@ -222,3 +225,26 @@ async def test_fun_asr_transcribes_a_local_recording(
     body = sent_to(emulator, catalog.named("fun-asr"))
     assert body["model"] == "fun-asr" and body["input"]["file_urls"][0].startswith("oss://")
     assert data["outputs"][0]["kind"] == "transcript" and data["cost"]["currency"] == "CNY"
+
+
+@pytest.mark.parametrize("model", [m for m in lineup("text_to_speech") if not m.startswith("sambert")])
+async def test_each_new_speech_model_saves_audio_with_its_default_voice(
+    mcp_client: Client, emulator: RunningEmulator, model: str
+) -> None:
+    spec = catalog.named(model)
+    data = await call(mcp_client, "text_to_speech", {"text": "你好，欢迎使用百炼。", "model": model})
+    body = sent_to(emulator, spec)
+    assert body["input"]["voice"] == spec.default_voice  # type: ignore[attr-defined]
+    (audio,) = data["outputs"]
+    assert Path(audio["path"]).suffix == ".wav" and audio["duration_seconds"] > 0
+
+
+async def test_qwen3_asr_flash_reads_back_what_cosyvoice_said(mcp_client: Client, emulator: RunningEmulator) -> None:
+    spoken = await call(mcp_client, "text_to_speech", {"text": "欢迎使用阿里云。", "model": "cosyvoice-v3-flash"})
+    heard = await call(
+        mcp_client, "speech_to_text", {"audio": [spoken["outputs"][0]["path"]], "model": "qwen3-asr-flash"}
+    )
+    posts = [r for r in api_requests(emulator, "POST") if "multimodal-generation" in r["path"]]
+    (asr,) = posts
+    assert asr["body"]["input"]["messages"][0]["content"][0]["audio"].startswith("oss://")
+    assert heard["text"] == "欢迎使用阿里云。" and heard["outputs"][0]["kind"] == "transcript"
