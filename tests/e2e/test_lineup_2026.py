@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.types import TextContent
@@ -248,3 +249,23 @@ async def test_qwen3_asr_flash_reads_back_what_cosyvoice_said(mcp_client: Client
     (asr,) = posts
     assert asr["body"]["input"]["messages"][0]["content"][0]["audio"].startswith("oss://")
     assert heard["text"] == "欢迎使用阿里云。" and heard["outputs"][0]["kind"] == "transcript"
+
+
+async def test_cosyvoice_pcm_streams_to_disk_as_it_is_made(mcp_client: Client, emulator: RunningEmulator) -> None:
+    arguments = {
+        "text": "我家的后面有一个很大的花园。",
+        "model": "cosyvoice-v3-flash",
+        "format": "pcm",
+        "sample_rate": 16000,
+    }
+    data = await call(mcp_client, "text_to_speech", arguments)
+    (sent,) = [r for r in api_requests(emulator, "POST") if "SpeechSynthesizer" in r["path"]]
+    assert sent["headers"].get("x-dashscope-sse") == "enable"
+    (audio,) = data["outputs"]
+    assert Path(audio["path"]).suffix == ".pcm" and audio["bytes"] == Path(audio["path"]).stat().st_size
+    assert audio["duration_seconds"] == pytest.approx(audio["bytes"] / (16000 * 2))
+    # The pieces written as they came are exactly the whole answer the service keeps at its URL.
+    async with httpx.AsyncClient() as http:
+        whole = (await http.get(audio["url"])).content
+    assert Path(audio["path"]).read_bytes() == whole
+    assert data["usage"]["characters"] > 0 and data["cost"]["amount"] > 0

@@ -8,6 +8,10 @@ HTTP SpeechSynthesizer endpoint (every option in `input`), Qwen-TTS on the multi
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+from contextlib import aclosing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -198,7 +202,10 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
         if params.language_type is not None:
             body_input["language_type"] = params.language_type
         body = {"model": model.wire_name(context.region), "input": body_input, "parameters": {}}
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=fetch_synthesis)
+    # PCM streams to disk as it is made (the stream's chunks are PCM); WAV and MP3 are fetched whole from the URL.
+    streamed = model.endpoint == HTTP_SPEECH_SYNTHESIS and params.format == "pcm"
+    exchange = stream_synthesis if streamed else fetch_synthesis
+    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
 
 
 async def fetch_synthesis(ctx: ExchangeContext, request: Request) -> Outcome:
@@ -223,6 +230,51 @@ async def fetch_synthesis(ctx: ExchangeContext, request: Request) -> Outcome:
     return Outcome(
         outputs=[output_file], usage=dict(reply.get("usage") or {}), finish_reason=output.get("finish_reason")
     )
+
+
+async def stream_synthesis(ctx: ExchangeContext, request: Request) -> Outcome:
+    """A speech model's answer streamed (SSE): each base64 PCM chunk appended to the file as it arrives, so a long
+    text starts saving at once; the file is put in place only once the stream has ended."""
+    characters = len(request.body["input"]["text"])
+    await ctx.progress(f"Synthesizing {characters} characters with {request.model.name}…")
+    dest = ctx.output_path(0, ".pcm")
+    part = dest.with_name(f".{dest.name}.part")
+    digest, size = hashlib.sha256(), 0
+    usage: dict[str, Any] = {}
+    audio: dict[str, Any] = {}
+    try:
+        with part.open("wb") as out:
+            stream = ctx.client.stream(request.path, request.body, bucket=request.model.rate_bucket)
+            async with aclosing(stream) as events:
+                async for event in events:
+                    piece = (event.get("output") or {}).get("audio") or {}
+                    usage = event.get("usage") or usage
+                    audio.update({key: value for key, value in piece.items() if value})
+                    chunk = base64.b64decode(str(piece.get("data") or ""))
+                    if chunk:
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                        await ctx.progress(f"Receiving audio… {size // 1024} KiB")
+        if size == 0:
+            raise errors.DashScopeConnectionError("DashScope's stream ended without audio.", request_sent=True)
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
+    url, expires = audio.get("url") or None, audio.get("expires_at")
+    sample_rate = int(request.body["input"]["sample_rate"])
+    output_file = OutputFile(
+        index=0,
+        kind="audio",
+        path=str(dest),
+        bytes=size,
+        sha256=digest.hexdigest(),
+        mime_type=MIME_TYPES["pcm"],
+        duration_seconds=audio_duration(dest, "pcm", sample_rate, size),
+        url=url,
+        url_expires_at=(iso_utc(expires) if isinstance(expires, int | float) else url_expiry(url)) if url else None,
+    )
+    return Outcome(outputs=[output_file], usage=dict(usage))
 
 
 def audio_duration(path: Path, audio_format: str, sample_rate: int, size: int) -> float | None:
