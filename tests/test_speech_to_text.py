@@ -96,7 +96,7 @@ def local(roots: Path) -> BuildContext:
 
 
 def test_paraformer_v1_sends_the_file_urls_and_no_language_hints() -> None:
-    request = build(SpeechToTextParams(audio=[SAMPLE]), BEIJING)
+    request = build(SpeechToTextParams(audio=[SAMPLE], model="paraformer-v1"), BEIJING)
     assert request.path == PATH == "services/audio/asr/transcription"
     assert request.model.name == "paraformer-v1" and request.warnings == ()
     assert request.body == {
@@ -206,7 +206,7 @@ def test_a_malformed_json_list_is_refused_with_an_example() -> None:
 
 
 def test_language_hints_on_paraformer_v1_name_the_models_that_take_them() -> None:
-    error = rejection(audio=[SAMPLE], language_hints=["en"])
+    error = rejection(audio=[SAMPLE], model="paraformer-v1", language_hints=["en"])
     assert error.param == "language_hints"
     assert "paraformer-v1 takes no language hints" in str(error)
     assert "paraformer-en-v1" in str(error) and "paraformer-v2" in str(error)
@@ -246,10 +246,19 @@ def test_hidden_files_and_relative_paths_are_refused(roots: Path, local: BuildCo
     assert rejection(local, audio=[SAMPLE, "  "]).param == "audio[1]"
 
 
-def test_transcription_is_refused_outside_beijing() -> None:
+def test_paraformer_is_refused_outside_beijing_and_the_default_goes_where_fun_asr_goes() -> None:
     for region in ("ap-southeast-1", "us-east-1"):
-        error = rejection(BuildContext(region=region), audio=[SAMPLE])
+        error = rejection(BuildContext(region=region), audio=[SAMPLE], model="paraformer-v1")
         assert error.param == "model" and "only in cn-beijing" in str(error)
+    assert build(SpeechToTextParams(audio=[SAMPLE]), BuildContext(region="ap-southeast-1")).model.name == "fun-asr"
+    error = rejection(BuildContext(region="us-east-1"), audio=[SAMPLE])
+    assert error.param == "model" and "fun-asr" in str(error) and "ap-southeast-1" in str(error)
+
+
+def test_the_default_is_fun_asr_for_its_accuracy() -> None:
+    request = build(SpeechToTextParams(audio=[SAMPLE]), BEIJING)
+    assert request.model.name == "fun-asr" and request.body["model"] == "fun-asr"
+    assert request.body["input"] == {"file_urls": [SAMPLE]}
 
 
 def test_an_unknown_model_gets_a_did_you_mean() -> None:
@@ -535,7 +544,7 @@ async def test_a_local_recording_is_uploaded_once_and_sent_as_oss(
     )
     upload = mock.post(POLICY["data"]["upload_host"]).mock(return_value=httpx.Response(200))
     upload_dir = POLICY["data"]["upload_dir"]
-    params = SpeechToTextParams(audio=[str(path), OTHER])
+    params = SpeechToTextParams(audio=[str(path), OTHER], model="paraformer-v1")
 
     submit, _ = serve_task(mock, runs=2)
     results = [await services.runner.run(SPEECH_TO_TEXT, params, wait_seconds=5) for _ in range(2)]

@@ -20,7 +20,7 @@ from bailian_mcp.emulator import EmulatorConfig, RunningEmulator
 from bailian_mcp.jobs.results import JobResult, TaskList
 from tests.support.commands import cli, make_parser
 from tests.support.emulators import api_requests
-from tests.support.media import write_png
+from tests.support.media import write_png, write_wav
 
 
 def result_json(out: str) -> dict[str, Any]:
@@ -320,7 +320,18 @@ def test_tts_then_asr(env: Path, emulator: RunningEmulator, capsys: pytest.Captu
     assert cli("asr", audio["path"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == "你好，欢迎使用百炼。"
-    assert "speech_to_text · paraformer-v1 · SUCCEEDED" in err and "Cost:" in err
+    assert "speech_to_text · fun-asr · SUCCEEDED" in err and "Cost:" in err
+
+
+def test_asr_language_is_the_short_name_of_language_hints(
+    env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = write_wav(env / "hello.wav")
+    assert cli("asr", str(recording), "--language", "en", "--json") == 0
+    (sent,) = api_requests(emulator, "POST", "transcription")
+    assert sent["body"]["model"] == "fun-asr" and sent["body"]["parameters"]["language_hints"] == ["en"]
+    assert cli("asr", str(recording), "--language", "klingon") == 2
+    assert "language_hints" in capsys.readouterr().err
 
 
 def test_tts_format_choice_and_asr_partial(

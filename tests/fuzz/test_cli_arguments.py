@@ -138,8 +138,8 @@ def option_flags(option: FieldOption) -> set[str]:
     if option.positional:
         return set()
     if option.kind == "flag":
-        return {option.flag, "--no-" + option.flag.removeprefix("--")}
-    return {option.flag}
+        return {flag for name in option.flags for flag in (name, "--no-" + name.removeprefix("--"))}
+    return set(option.flags)
 
 
 # ---------------------------------------------------------------------------------------------------- values
@@ -316,17 +316,18 @@ def option_tokens(draw: st.DrawFn, option: FieldOption, value: Any, kind: str) -
             return list(value)
         return [value]
     equals = draw(st.integers(0, 3)) == 0
+    flag = draw(st.sampled_from(option.flags))  # the option's name or one of its aliases
     if option.kind == "flag":
-        negative = "--no-" + option.flag.removeprefix("--")
+        negative = "--no-" + flag.removeprefix("--")
         if kind in ("clean", "valid") and isinstance(value, bool):
-            return [option.flag if value else negative]
-        return draw(st.sampled_from(([Eq(option.flag, value)], [option.flag, value], [negative, value])))
+            return [flag if value else negative]
+        return draw(st.sampled_from(([Eq(flag, value)], [flag, value], [negative, value])))
     if option.kind == "list" and isinstance(value, list):
         if not value and kind in ("clean", "valid"):
             return []
         items = value or [""]
-        return [token for item in items for token in ([Eq(option.flag, item)] if equals else [option.flag, item])]
-    return [Eq(option.flag, value)] if equals else [option.flag, value]
+        return [token for item in items for token in ([Eq(flag, item)] if equals else [flag, item])]
+    return [Eq(flag, value)] if equals else [flag, value]
 
 
 # The options every subcommand has (and --wait), each with its usual values and its edge ones.

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, JsonValue
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from bailian_mcp import catalog
@@ -38,6 +40,19 @@ class FileInput:
 
     def __repr__(self) -> str:
         return "FileInput()"
+
+
+@dataclass(frozen=True)
+class CommandAlias:
+    """A shorter command-line name for a parameter (`Annotated[..., CommandAlias("language")]` gives `--language`
+    beside `--language-hints`); tools and batch files keep the one parameter name."""
+
+    name: str
+
+
+def command_aliases(info: FieldInfo) -> tuple[str, ...]:
+    """The CommandAlias names a field is marked with."""
+    return tuple(m.name for m in info.metadata if isinstance(m, CommandAlias))
 
 
 def file_inputs(model: type[BaseModel]) -> frozenset[str]:

@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
-from bailian_mcp.capabilities.fields import FileInput, largest, list_from_text, model_field, models_where, per_model
+from bailian_mcp.capabilities.fields import (
+    CommandAlias,
+    FileInput,
+    largest,
+    list_from_text,
+    model_field,
+    models_where,
+    per_model,
+)
 from bailian_mcp.catalog import MULTIMODAL_GENERATION, TRANSCRIPTION, ModelSpec, TranscriptionModel
 from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.dashscope.protocol import url_expiry
@@ -70,6 +78,7 @@ class SpeechToTextParams(Params):
             + ". Leave out to detect automatically.",
             json_schema_extra={"items": {"type": "string", "enum": list(LANGUAGES)}},
         ),
+        CommandAlias("language"),
     ] = None
     diarization: Annotated[
         bool,
@@ -329,17 +338,22 @@ SPEECH_TO_TEXT = Capability(
     name=NAME,
     title="Speech to text",
     summary=(
-        "Transcribe 1-100 recordings (URLs or local files) with Paraformer: each file's text and timed "
-        "sentences; a failing file is reported alone. Beijing region. Costs per second of audio."
+        "Transcribe 1-100 recordings (URLs or local files) with Fun-ASR, Paraformer or Qwen3-ASR: each file's text "
+        "and timed sentences; a failing file is reported alone. Costs per second of audio."
     ),
     description=(
-        "Transcribe recordings (speech in audio or video files) to text with Alibaba Bailian Paraformer. "
-        "Give 1-100 files per call as http(s) URLs, oss:// URLs, or absolute paths of local files inside the "
-        "server's allowed folders (uploaded for you); each file up to 2 GB and 12 hours. Returns, per file, the "
-        "whole text and timed sentences (begin/end in ms; speaker ids with diarization=true), saved as JSON; "
-        "a file that fails carries its own error while the others succeed. Models: paraformer-v1 for Chinese "
-        "and English (default), paraformer-en-v1 for English, paraformer-v2 for other languages with "
-        "language_hints. Beijing region only. Costs money per second of audio (see cost)."
+        "Transcribe recordings (speech in audio or video files) to text with Alibaba Bailian's recognizers. "
+        "Give files as http(s) URLs, oss:// URLs, or absolute paths of local files inside the server's allowed "
+        "folders (uploaded for you). Returns, per file, the whole text and timed sentences (begin/end in ms; "
+        "speaker ids with diarization=true), saved as JSON; a file that fails carries its own error while the "
+        "others succeed. Which model: fun-asr (default) is the most accurate, in 30 languages and also on noisy or "
+        "far-field audio; paraformer-v1 (Chinese and English) and paraformer-v2 (more languages, with "
+        "language_hints) cost less for clean speech; paraformer-en-v1 for English; qwen3-asr-flash for one short "
+        "clip (at most 5 minutes, 10 MB) answered at once. Files per call: "
+        + per_model(NAME, lambda m: m.max_files if isinstance(m, TranscriptionModel) else 1)
+        + ". Regions: "
+        + per_model(NAME, lambda m: ", ".join(m.regions))
+        + ". Costs money per second of audio (see cost)."
     ),
     params_model=SpeechToTextParams,
     build=build,

@@ -244,8 +244,7 @@ MODELS: tuple[ModelSpec, ...] = (
     TranscriptionModel(
         name="paraformer-v1",
         capability="speech_to_text",
-        summary="Paraformer v1: Chinese and English, any sample rate (default).",
-        default=True,
+        summary="Paraformer v1: Chinese and English recordings, any sample rate; the cheapest.",
         price=UnitPrice(0.00008, "second", "duration"),
         rate=_WAN_RATE,
         regions=_BEIJING,
@@ -276,7 +275,9 @@ MODELS: tuple[ModelSpec, ...] = (
     TranscriptionModel(
         name="fun-asr",
         capability="speech_to_text",
-        summary="Fun-ASR: the newest recognizer, 30 languages, noisy or far-field audio; one language hint.",
+        summary="Fun-ASR (default): the most accurate recognizer, 30 languages and dialects, noisy or far-field "
+        "audio; one language hint.",
+        default=True,
         price=UnitPrice(0.00022, "second", "duration"),
         rate=_WAN_RATE,
         regions=("cn-beijing", "ap-southeast-1"),

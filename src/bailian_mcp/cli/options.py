@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from bailian_mcp.capabilities.fields import command_aliases
 from bailian_mcp.errors import InputError
 
 Kind = Literal["text", "flag", "choice", "list", "json"]
@@ -45,6 +46,7 @@ class FieldOption:
     choices: tuple[str, ...] | None = None
     one_or_many: bool = False  # `str | list[str]`: a single value is passed as a string
     number: type[int] | type[float] | None = None  # "4" is passed as 4 when it reads as one
+    aliases: tuple[str, ...] = ()  # shorter names for the same option (CommandAlias)
 
     @property
     def dest(self) -> str:
@@ -53,6 +55,10 @@ class FieldOption:
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def flags(self) -> list[str]:
+        return [self.flag, *("--" + alias.replace("_", "-") for alias in self.aliases)]
 
 
 def _without_none(annotation: Any) -> list[Any]:
@@ -106,7 +112,9 @@ def classify(name: str, field: FieldInfo) -> FieldOption:
 
 def field_options(model: type[BaseModel]) -> list[FieldOption]:
     """Every field of `model` as an option, the positional one marked."""
-    options = [classify(name, field) for name, field in model.model_fields.items()]
+    options = [
+        replace(classify(name, field), aliases=command_aliases(field)) for name, field in model.model_fields.items()
+    ]
     required = [o for o in options if model.model_fields[o.name].is_required()]
     text_field = next((o for o in required if model.model_fields[o.name].annotation is str), None)
     positional = text_field or next((o for o in required if o.kind == "list" and not o.one_or_many), None)
@@ -145,13 +153,13 @@ def add_model_options(parser: argparse._ActionsContainer, model: type[BaseModel]
             parser.add_argument(option.dest, metavar=metavar, nargs=nargs, default=None, help=help_text)
         elif option.kind == "flag":
             parser.add_argument(
-                option.flag, dest=option.dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
+                *option.flags, dest=option.dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
         elif option.kind == "choice":
-            parser.add_argument(option.flag, dest=option.dest, choices=option.choices, default=None, help=help_text)
+            parser.add_argument(*option.flags, dest=option.dest, choices=option.choices, default=None, help=help_text)
         elif option.kind == "list":
             parser.add_argument(
-                option.flag,
+                *option.flags,
                 dest=option.dest,
                 action="append",
                 choices=option.choices,
@@ -160,7 +168,7 @@ def add_model_options(parser: argparse._ActionsContainer, model: type[BaseModel]
                 help=help_text,
             )
         else:
-            parser.add_argument(option.flag, dest=option.dest, metavar=metavar, default=None, help=help_text)
+            parser.add_argument(*option.flags, dest=option.dest, metavar=metavar, default=None, help=help_text)
     return options
 
 
