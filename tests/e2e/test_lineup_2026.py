@@ -4,6 +4,7 @@ outputs are saved (PNG of the size asked, MP4). Invalid combinations are refused
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +270,19 @@ async def test_cosyvoice_pcm_streams_to_disk_as_it_is_made(mcp_client: Client, e
         whole = (await http.get(audio["url"])).content
     assert Path(audio["path"]).read_bytes() == whole
     assert data["usage"]["characters"] > 0 and data["cost"]["amount"] > 0
+
+
+async def test_qwen3_tts_speaks_a_long_text_in_pieces_joined_into_one_wav(
+    mcp_client: Client, emulator: RunningEmulator
+) -> None:
+    sentences = [f"第{n}段：我家的后面有一个很大的花园，花园里有很多花。" for n in range(40)]
+    data = await call(mcp_client, "text_to_speech", {"text": "".join(sentences), "model": "qwen3-tts-flash"})
+    posts = [r for r in api_requests(emulator, "POST") if "multimodal-generation" in r["path"]]
+    spoken = [r["body"]["input"]["text"] for r in posts]
+    assert len(spoken) == 2 and all(len(text) <= 600 for text in spoken) and "".join(spoken) == "".join(sentences)
+    assert all(text.endswith("。") for text in spoken), "cut at sentence ends"
+    assert any("2 pieces" in warning for warning in data["warnings"])
+    (audio,) = data["outputs"]
+    with wave.open(audio["path"], "rb") as joined:
+        assert audio["duration_seconds"] == pytest.approx(joined.getnframes() / joined.getframerate(), abs=0.01)
+    assert data["usage"]["characters"] > 0

@@ -110,6 +110,9 @@ class ExchangeContext:
     progress: Callable[[str], Awaitable[None]]
     output_path: Callable[[int, str], Path]
     text: Callable[[str], Awaitable[None]] = _ignore_text
+    # Where a piece of a longer result is kept by key (see OutputFolder.piece_path); None: pieces are not kept.
+    piece_path: Callable[[str, str], Path] | None = None
+    max_download_bytes: int = 2**40
 
 
 Exchange = Callable[[ExchangeContext, Request], Awaitable[Outcome]]

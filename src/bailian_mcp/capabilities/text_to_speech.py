@@ -18,8 +18,18 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from bailian_mcp import catalog
-from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
+from bailian_mcp.capabilities.base import (
+    BuildContext,
+    Capability,
+    Exchange,
+    ExchangeContext,
+    Outcome,
+    Params,
+    Request,
+)
 from bailian_mcp.capabilities.fields import models_where
+from bailian_mcp.capabilities.sentences import split_text
+from bailian_mcp.capabilities.speech_pieces import in_pieces
 from bailian_mcp.catalog import HTTP_SPEECH_SYNTHESIS, ModelSpec, SpeechModel, VoiceModel
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.protocol import WEBSOCKET_PATH, url_expiry
@@ -160,6 +170,11 @@ def build(params: TextToSpeechParams, context: BuildContext) -> Request:
     return Request(model=model, path=WEBSOCKET_PATH, body=body, exchange=execute)
 
 
+def _speaks_in_pieces(model: SpeechModel, audio_format: str) -> bool:
+    """Whether a text over the model's limit can be spoken in pieces: WAV fetched by URL joins losslessly."""
+    return audio_format == "wav" and model.endpoint != HTTP_SPEECH_SYNTHESIS
+
+
 def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: BuildContext) -> Request:
     """A request to a speech model with voices: checked against the model's voices, formats, rates and options."""
     warnings = []
@@ -187,11 +202,18 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
     if params.language_type is not None and params.language_type not in model.language_types:
         allowed = ", ".join(model.language_types) if model.language_types else f"only {LANGUAGE_MODELS} take one"
         raise InputError("language_type", params.language_type, f"{model.name}: {allowed}")
+    pieces = 1
     if model.max_characters is not None and len(params.text) > model.max_characters:
-        raise InputError(
-            "text",
-            f"{len(params.text)} characters",
-            f"{model.name} reads at most {model.max_characters} characters per call; split the text",
+        if not _speaks_in_pieces(model, params.format):
+            raise InputError(
+                "text",
+                f"{len(params.text)} characters",
+                f"{model.name} reads at most {model.max_characters} characters per call; split the text",
+            )
+        pieces = len(split_text(params.text, model.max_characters))
+        warnings.append(
+            f"The text ({len(params.text)} characters) is over the {model.max_characters} {model.name} reads per "
+            f"call: it is spoken in {pieces} pieces, cut at sentence ends, and joined into one file."
         )
     body_input: dict[str, Any] = {"text": params.text, "voice": voice}
     if model.endpoint == HTTP_SPEECH_SYNTHESIS:
@@ -204,7 +226,9 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
         body = {"model": model.wire_name(context.region), "input": body_input, "parameters": {}}
     # PCM streams to disk as it is made (the stream's chunks are PCM); WAV and MP3 are fetched whole from the URL.
     streamed = model.endpoint == HTTP_SPEECH_SYNTHESIS and params.format == "pcm"
-    exchange = stream_synthesis if streamed else fetch_synthesis
+    exchange: Exchange = stream_synthesis if streamed else fetch_synthesis
+    if pieces > 1 and model.max_characters is not None:
+        exchange = in_pieces(fetch_synthesis, model.max_characters)
     return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
 
 
@@ -334,7 +358,10 @@ TEXT_TO_SPEECH = Capability(
         f"region. Up to {TEXT_MAX} characters per call; costs {PRICE} (see usage and cost). "
         "The speech models have voices of their own, chosen with voice (each has a default): "
         + " ".join(f"{m.name} ({', '.join(m.regions)}), default voice {m.default_voice}." for m in SPEECH_MODELS)
-        + " Returns the saved file's path, size, checksum and duration."
+        + " A text longer than a speech model reads per call ("
+        + ", ".join(f"{m.name}: {m.max_characters} characters" for m in SPEECH_MODELS if m.max_characters)
+        + ") is spoken in pieces cut at sentence ends and joined into one WAV file; run again after an interruption, "
+        "it pays only for the pieces it lacks. Returns the saved file's path, size, checksum and duration."
     ),
     params_model=TextToSpeechParams,
     build=build,

@@ -103,6 +103,8 @@ class Exchanges:
                 progress=exchange.report,
                 text=exchange.report_text,
                 output_path=lambda index, suffix: self._outputs.path(job.job_id, index, suffix),
+                piece_path=self._outputs.piece_path,
+                max_download_bytes=self._outputs.max_bytes,
             )
             try:
                 assert request.exchange is not None

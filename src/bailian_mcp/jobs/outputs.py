@@ -44,6 +44,11 @@ class OutputFolder:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{job_id}-{index}{suffix}"
 
+    def piece_path(self, key: str, suffix: str) -> Path:
+        """Where a paid-for piece of a longer result is kept (`key` names what was asked) until it is joined, so
+        that a job interrupted part way, or run again, pays for no piece it already has."""
+        return self.folder / ".pieces" / f"{key}{suffix}"
+
     def wants_download(self, output: OutputFile) -> bool:
         """Whether `output` is to be saved: it has a URL, no local file yet, and the result mode keeps files (a
         transcript is always saved: its text is read from the file)."""
