@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection, Request
 from .config import EmulatorConfig
 from .envelope import ServiceError
 from .sources import OFFLINE, Sources, sources_for
+from .state import EmulatorState, emulator_state
 
 
 def authenticate(request: HTTPConnection, config: EmulatorConfig) -> str:
@@ -79,3 +80,12 @@ async def read_service_call(request: Request) -> ServiceCall:
     if not isinstance(payload, dict) or not isinstance(parameters, dict):
         raise _ILLEGAL_INPUT
     return ServiceCall(model, payload, parameters, sources_for(request))
+
+
+async def read_sync_call(request: Request) -> tuple[EmulatorState, ServiceCall]:
+    """The emulator's state and the parsed call of a request to an endpoint that answers at once (checked in the
+    service's order: the key, the async header, the body)."""
+    state = emulator_state(request)
+    authenticate(request, state.config)
+    require_sync(request)
+    return state, await read_service_call(request)

@@ -47,13 +47,12 @@ from starlette.routing import Route
 
 from . import asr_qwen, image_generation, speech_qwen
 from .envelope import ServiceError, invalid_parameter, json_response, new_request_id
-from .gateway import ServiceCall, authenticate, read_service_call, require_sync
+from .gateway import ServiceCall, read_sync_call
 from .image_inputs import ImageRules, load_image
 from .image_messages import LACK, Content, split_content, user_content
 from .images import render_edit_png, render_png
 from .params import area_size, flag, free_size, is_int, listed_size, optional_text, present, seed
 from .results import output_urls
-from .state import emulator_state
 from .task_api import API_PREFIX, result_root
 from .tasks import ResultFile
 from .text2image import QWEN_ALSO_ACCEPTED, QWEN_DEFAULT_SIZE, QWEN_SIZES
@@ -133,10 +132,7 @@ def _text_to_image_size(rules: _Rules, value: object) -> tuple[int, int]:
 
 
 async def edit(request: Request) -> Response:
-    state = emulator_state(request)
-    authenticate(request, state.config)
-    require_sync(request)
-    call = await read_service_call(request)
+    state, call = await read_sync_call(request)
     if call.model in image_generation.MODELS:
         return await image_generation.answer(request, call)
     if call.model in speech_qwen.MODELS:

@@ -52,12 +52,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .envelope import ServiceError, invalid_parameter, json_response, new_request_id
-from .gateway import ServiceCall, authenticate, read_service_call, require_sync, wants_sse
+from .gateway import ServiceCall, read_sync_call, wants_sse
 from .params import flag, number_in, optional_text, present, required_text
 from .results import output_urls
 from .speech import SSML_TAG, Speech, billed_characters, pieces
 from .sse import sse_error_response, sse_event, sse_response
-from .state import EmulatorState, emulator_state
+from .state import EmulatorState
 from .task_api import API_PREFIX, result_root
 from .tasks import ResultFile
 
@@ -223,10 +223,7 @@ async def _events(job: SynthesisJob, url: str, request_id: str, pause: float) ->
 
 
 async def synthesize(request: Request) -> Response:
-    state = emulator_state(request)
-    authenticate(request, state.config)
-    require_sync(request)
-    call = await read_service_call(request)
+    state, call = await read_sync_call(request)
     streaming = wants_sse(request)
     try:
         job = plan(call)

@@ -61,10 +61,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .envelope import ServiceError, invalid_parameter, json_response, new_request_id
-from .gateway import ServiceCall, authenticate, read_service_call, require_sync, wants_sse
+from .gateway import ServiceCall, read_sync_call, wants_sse
 from .params import is_int, is_number
 from .sse import error_event, sse_error_response, sse_event, sse_response
-from .state import emulator_state
 from .task_api import API_PREFIX
 
 SERVICE = "aigc/text-generation/generation"
@@ -317,10 +316,7 @@ async def stream_events(
 
 
 async def generation(request: Request) -> Response:
-    state = emulator_state(request)
-    authenticate(request, state.config)
-    require_sync(request)
-    call = await read_service_call(request)
+    state, call = await read_sync_call(request)
     streaming = wants_sse(request)
     try:
         validated = validate(call)
