@@ -24,7 +24,8 @@ Services (each module's docstring has its rules):
 * `video` — ``POST /api/v1/services/aigc/video-generation/video-synthesis`` (async, real MP4s: text-,
   image- and reference-to-video, wanx2.1 to wan2.7) and ``POST /api/v1/services/aigc/image2video/video-synthesis``
   (the keyframe models); the model tables are in `video_models`
-* `transcription` — ``POST /api/v1/services/audio/asr/transcription`` (async Paraformer)
+* `transcription` — ``POST /api/v1/services/audio/asr/transcription`` (async Paraformer, Fun-ASR,
+  qwen3-asr-flash-filetrans and qwen-audio-3.1-asr-flash-filetrans)
 * `speech_http` — ``POST /api/v1/services/audio/tts/SpeechSynthesizer`` (sync CosyVoice v3-flash, v3-plus, v2,
   v3.5 and Qwen-Audio-TTS 3.0/3.1 flash; plain JSON or SSE with base64 audio; the audio itself is `speech`)
 * `speech_qwen` — Qwen-TTS (qwen-tts, qwen3-tts-flash, qwen3-tts-instruct-flash) and `asr_qwen` —

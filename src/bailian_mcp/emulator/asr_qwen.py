@@ -96,7 +96,8 @@ def recognized_text(info: AudioInfo, language: str | None) -> str:
     return f"This is an emulated transcript of {seconds} seconds of audio."
 
 
-def _language(text: str, language: str | None) -> str:
+def detect_language(text: str, language: str | None) -> str:
+    """``language`` when given, else ``zh`` for text with CJK ideographs and ``en`` otherwise."""
     if language is not None:
         return language
     return "zh" if any(ord(char) in _CJK for char in text) else "en"
@@ -118,7 +119,7 @@ async def recognize(call: ServiceCall) -> tuple[str, str, int]:
     if not 0 < info.duration_ms <= MAX_SECONDS * 1000:
         raise invalid_parameter(f"The audio duration should be in (0, {MAX_SECONDS}] seconds.")
     text = recognized_text(info, language)
-    return text, _language(text, language), max(1, math.ceil(info.duration_ms / 1000))
+    return text, detect_language(text, language), max(1, math.ceil(info.duration_ms / 1000))
 
 
 def _body(text: str, language: str, seconds: int, tokens_out: int, finish: str, request_id: str) -> dict[str, Any]:

@@ -114,6 +114,8 @@ def task_body(state: EmulatorState, task: Task, now: float, root: str) -> dict[s
         usage = success.usage
         succeeded = success.succeeded
         failed = (total or 0) - succeeded
+        if not success.metrics:
+            total = None
     elif progress.status == "FAILED" and task.job.failure is not None:
         output.update(code=task.job.failure.code, message=task.job.failure.message)
         failed = total or 0

@@ -9,7 +9,7 @@ and ``expired_urls`` leave the job alone: the task store and the URL signer carr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .tasks import ResultFile, Success, TaskFailure, TaskJob
@@ -68,7 +68,7 @@ class PartialJob:
         results = fields.get("results")
         if isinstance(results, list):
             fields["results"] = [*results, dict(TIMEOUT_ITEM)]
-        return Success(fields, done.usage, done.succeeded)
+        return replace(done, fields=fields)
 
 
 def with_outcome(job: TaskJob, outcome: str | None) -> TaskJob:

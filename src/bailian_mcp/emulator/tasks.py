@@ -56,6 +56,8 @@ class Success:
     usage: dict[str, Any] | None
     succeeded: int
     """Items that succeeded, for ``task_metrics``."""
+    metrics: bool = True
+    """Whether the SUCCEEDED answer still carries ``task_metrics`` (some services drop them at the end)."""
 
 
 class TaskJob(Protocol):

@@ -1,5 +1,5 @@
-"""File transcription with Paraformer and Fun-ASR (protocol §9): ``POST /api/v1/services/audio/asr/transcription``,
-async only.
+"""File transcription with Paraformer, Fun-ASR and the Qwen file-transcription models (protocol §9):
+``POST /api/v1/services/audio/asr/transcription``, async only.
 
 Models ``paraformer-v2``, ``paraformer-8k-v2``, ``paraformer-v1``, ``paraformer-8k-v1``,
 ``paraformer-mtl-v1`` and ``fun-asr`` (its ``language_hints``: one of its 30 codes).
@@ -23,6 +23,26 @@ channel 0, sentences and words with millisecond times spread evenly over the aud
 the text the emulator's speech synthesis embedded in the file (see `audio`), or else a fixed
 sentence naming the duration. ``usage.duration`` is the succeeded files' total length in whole
 seconds, rounded up.
+
+Two Qwen file-transcription models take one file per task, each with its own input key:
+
+* ``qwen3-asr-flash-filetrans`` (and ``-2025-11-17``) reads ``input.file_url``, one URL **string**; a list,
+  or ``input.file_urls``, is refused (``input must contain file_url, a single URL string``).
+  ``parameters``: ``language`` one code of qwen3-asr-flash (see `asr_qwen`), ``enable_itn`` and
+  ``enable_words`` booleans; ``channel_id`` and other keys are ignored. A file that fails (the codes above)
+  makes the whole task FAILED with that ``output.code``/``output.message`` (and ``task_metrics`` counting
+  the failure). While RUNNING the task has
+  ``task_metrics`` ``{TOTAL: 1, …}``; once SUCCEEDED it has a singular ``output.result`` ``{transcription_url}``
+  — no ``results``, no ``task_metrics`` — and ``usage.seconds``. The document: ``file_url``, ``audio_info``
+  ``{format, sample_rate}`` and one transcript of channel 0 whose sentences carry ``language`` (the
+  parameter, else ``zh`` for CJK text and ``en`` otherwise) and ``emotion`` ``"neutral"``, and ``words`` only
+  with ``enable_words``. The text is as in `asr_qwen` (the fixed sentence is Chinese for ``zh``/``yue``).
+* ``qwen-audio-3.1-asr-flash-filetrans`` reads ``input.file_urls`` like the models above but with exactly
+  one URL (``qwen-audio-3.1-asr-flash-filetrans takes one file per task: file_urls must hold exactly one
+  URL``); its task and document are those of Paraformer/Fun-ASR, diarization included; ``language_hints``
+  is ignored.
+
+Regions are not modelled: like every other model here, these answer on the one endpoint.
 """
 
 from __future__ import annotations
@@ -31,23 +51,29 @@ import functools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import anyio.to_thread
 
+from . import asr_qwen
 from .audio import AudioInfo, probe
 from .envelope import invalid_parameter
 from .gateway import ServiceCall
-from .params import flag
+from .params import flag, present
 from .sources import Sources, Unreadable
 from .task_api import submit_route
-from .tasks import ResultFile, Success
+from .tasks import ResultFile, Success, TaskFailure
 
 SERVICE = "audio/asr/transcription"
 MODELS = ("paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1", "fun-asr")
+"""The models that take a list of ``file_urls``, one subtask each."""
+ONE_FILE_MODELS = ("qwen-audio-3.1-asr-flash-filetrans",)
+"""Models that take ``file_urls`` with exactly one URL and answer as `MODELS` do."""
+QWEN3_MODELS = ("qwen3-asr-flash-filetrans", "qwen3-asr-flash-filetrans-2025-11-17")
+"""Models that take one ``file_url`` string and answer with a singular ``result``."""
 # Fun-ASR's language_hints (recording file recognition API): these codes, one at a time.
 FUN_ASR_LANGUAGES = frozenset(
     {
@@ -115,9 +141,20 @@ def _words(sentence: str) -> list[tuple[str, str]]:
     return [(text, punctuation) for text, punctuation in words]
 
 
-def transcript(file_url: str, info: AudioInfo, text: str, speaker: bool) -> dict[str, Any]:
-    """The transcription document of one file, with times spread over its duration."""
-    duration = info.duration_ms
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a transcript, timed in milliseconds."""
+
+    number: int
+    begin: int
+    end: int
+    text: str
+    words: list[dict[str, Any]]
+    """``{begin_time, end_time, text, punctuation}`` of each word."""
+
+
+def timed_sentences(text: str, duration: int) -> list[Sentence]:
+    """``text`` split at punctuation, sentences and their words spread over ``duration`` ms by word count."""
     sentences = [match.group(0).strip() for match in _SENTENCE.finditer(text) if match.group(0).strip()]
     weights = [max(1, len(_words(sentence))) for sentence in sentences]
     total = sum(weights)
@@ -133,12 +170,26 @@ def transcript(file_url: str, info: AudioInfo, text: str, speaker: bool) -> dict
             word_items.append(
                 {"begin_time": word_begin, "end_time": word_end, "text": word, "punctuation": punctuation}
             )
-        item: dict[str, Any] = {"begin_time": begin, "end_time": end, "text": sentence, "sentence_id": number}
+        items.append(Sentence(number, begin, end, sentence, word_items))
+        begin = end
+    return items
+
+
+def transcript(file_url: str, info: AudioInfo, text: str, speaker: bool) -> dict[str, Any]:
+    """The transcription document of one file (Paraformer's format), with times spread over its duration."""
+    duration = info.duration_ms
+    items = []
+    for sentence in timed_sentences(text, duration):
+        item: dict[str, Any] = {
+            "begin_time": sentence.begin,
+            "end_time": sentence.end,
+            "text": sentence.text,
+            "sentence_id": sentence.number,
+        }
         if speaker:
             item["speaker_id"] = 0
-        item["words"] = word_items
+        item["words"] = sentence.words
         items.append(item)
-        begin = end
     return {
         "file_url": file_url,
         "properties": {
@@ -150,6 +201,30 @@ def transcript(file_url: str, info: AudioInfo, text: str, speaker: bool) -> dict
         "transcripts": [
             {"channel_id": 0, "content_duration_in_milliseconds": duration, "text": text, "sentences": items}
         ],
+    }
+
+
+def qwen3_transcript(file_url: str, info: AudioInfo, language: str | None, words: bool) -> dict[str, Any]:
+    """The transcription document of one file in qwen3-asr-flash-filetrans's format."""
+    text = asr_qwen.recognized_text(info, language)
+    spoken = asr_qwen.detect_language(text, language)
+    items = []
+    for sentence in timed_sentences(text, info.duration_ms):
+        item: dict[str, Any] = {
+            "sentence_id": sentence.number,
+            "begin_time": sentence.begin,
+            "end_time": sentence.end,
+            "language": spoken,
+            "emotion": "neutral",
+            "text": sentence.text,
+        }
+        if words:
+            item["words"] = sentence.words
+        items.append(item)
+    return {
+        "file_url": file_url,
+        "audio_info": {"format": info.format, "sample_rate": info.sample_rate},
+        "transcripts": [{"channel_id": 0, "text": text, "sentences": items}],
     }
 
 
@@ -168,7 +243,7 @@ class TranscriptionJob:
         return len(self.subtasks)
 
     @property
-    def failure(self) -> None:
+    def failure(self) -> TaskFailure | None:
         return None
 
     @property
@@ -201,7 +276,34 @@ class TranscriptionJob:
         return Success({"results": results}, {"duration": seconds}, len(succeeded))
 
 
-async def _subtask(sources: Sources, url: str, speaker: bool) -> Subtask:
+@dataclass(frozen=True)
+class Qwen3Job(TranscriptionJob):
+    """A qwen3-asr-flash-filetrans task: one file, whose failure fails the task; a singular ``result``."""
+
+    @property
+    def failure(self) -> TaskFailure | None:
+        (subtask,) = self.subtasks
+        return None if subtask.document is not None else TaskFailure(subtask.code, subtask.message)
+
+    def success(self, urls: Sequence[str]) -> Success:
+        (subtask,) = self.subtasks
+        (url,) = urls
+        seconds = math.ceil(subtask.duration_ms / 1000)
+        return Success({"result": {"transcription_url": url}}, {"seconds": seconds}, 1, metrics=False)
+
+
+Document = Callable[[str, AudioInfo], dict[str, Any]]
+"""Builds the transcription document of a readable file from its URL and audio facts."""
+
+
+def _paraformer_document(speaker: bool) -> Document:
+    def build(url: str, info: AudioInfo) -> dict[str, Any]:
+        return transcript(url, info, asr_qwen.recognized_text(info, None), speaker)
+
+    return build
+
+
+async def _subtask(sources: Sources, url: str, document: Document) -> Subtask:
     try:
         data = await sources.read(url, MAX_AUDIO_BYTES)
     except Unreadable as error:
@@ -215,19 +317,35 @@ async def _subtask(sources: Sources, url: str, speaker: bool) -> Subtask:
         return Subtask(
             url, code="SUCCESS_WITH_NO_VALID_FRAGMENT", message="The audio file contains no valid speech fragment."
         )
-    text = info.text or f"This is an emulated transcript of {info.duration_ms / 1000:.1f} seconds of audio."
-    return Subtask(url, transcript(url, info, text, speaker), info.duration_ms)
+    return Subtask(url, document(url, info), info.duration_ms)
+
+
+async def _read_all(sources: Sources, urls: Sequence[str], document: Document) -> tuple[Subtask, ...]:
+    """Each file read (concurrently) into its subtask, in order."""
+    subtasks: list[Subtask | None] = [None] * len(urls)
+
+    async def run(index: int, url: str) -> None:
+        subtasks[index] = await _subtask(sources, url, document)
+
+    async with anyio.create_task_group() as group:
+        for index, url in enumerate(urls):
+            group.start_soon(run, index, url)
+    return tuple(subtask for subtask in subtasks if subtask is not None)
 
 
 class Transcription:
     """The `TaskKind` of the file-transcription endpoint."""
 
-    models = MODELS
+    models = (*MODELS, *ONE_FILE_MODELS, *QWEN3_MODELS)
 
     async def plan(self, call: ServiceCall) -> TranscriptionJob:
+        if call.model in QWEN3_MODELS:
+            return await self._plan_qwen3(call)
         urls = call.input.get("file_urls")
         if not isinstance(urls, list):
             raise invalid_parameter("input must contain file_urls")
+        if call.model in ONE_FILE_MODELS and len(urls) != 1:
+            raise invalid_parameter(f"{call.model} takes one file per task: file_urls must hold exactly one URL")
         if not 1 <= len(urls) <= MAX_FILES:
             raise invalid_parameter(f"The number of file_urls should be in [1, {MAX_FILES}]")
         checked = [call.sources.check(url, allow_data=False) for url in urls]
@@ -245,15 +363,24 @@ class Transcription:
         speaker = flag(params, "diarization_enabled", False)
         flag(params, "disfluency_removal_enabled", False)
         flag(params, "timestamp_alignment_enabled", False)
-        subtasks: list[Subtask | None] = [None] * len(checked)
+        return TranscriptionJob(await _read_all(call.sources, checked, _paraformer_document(speaker)))
 
-        async def run(index: int, url: str) -> None:
-            subtasks[index] = await _subtask(call.sources, url, speaker)
+    async def _plan_qwen3(self, call: ServiceCall) -> TranscriptionJob:
+        url = call.input.get("file_url")
+        if not isinstance(url, str):
+            raise invalid_parameter("input must contain file_url, a single URL string")
+        checked = call.sources.check(url, allow_data=False)
+        params = present(call.parameters)
+        language = params.get("language")
+        if language is not None and language not in asr_qwen.LANGUAGES:
+            raise invalid_parameter(f"Parameter language is not supported: {language!r}")
+        flag(params, "enable_itn", False)
+        words = flag(params, "enable_words", False)
 
-        async with anyio.create_task_group() as group:
-            for index, url in enumerate(checked):
-                group.start_soon(run, index, url)
-        return TranscriptionJob(tuple(subtask for subtask in subtasks if subtask is not None))
+        def build(file_url: str, info: AudioInfo) -> dict[str, Any]:
+            return qwen3_transcript(file_url, info, language, words)
+
+        return Qwen3Job(await _read_all(call.sources, [checked], build))
 
 
 ROUTES = [submit_route(SERVICE, Transcription())]
