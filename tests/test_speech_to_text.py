@@ -563,3 +563,39 @@ async def test_a_local_recording_is_uploaded_once_and_sent_as_oss(
     assert all(request.headers["X-DashScope-OssResourceResolve"] == "enable" for request in submits)
     assert all(request.headers["X-DashScope-Async"] == "enable" for request in submits)
     assert all(r.done and r.text == "Hello world, 这里是阿里巴巴语音实验室。" for r in results)
+
+
+# ---------------------------------------------------------------------- qwen3-asr-flash-filetrans: one file_url
+
+
+def test_qwen3_filetrans_sends_one_file_url_string_with_its_options() -> None:
+    params = SpeechToTextParams(audio=[SAMPLE], model="qwen3-asr-flash-filetrans", language_hints=["ja"], itn=True)
+    request = build(params, BEIJING)
+    assert request.path == PATH and request.exchange is None, "a task, like Paraformer's"
+    assert request.body == {
+        "model": "qwen3-asr-flash-filetrans",
+        "input": {"file_url": SAMPLE},
+        "parameters": {"enable_itn": True, "language": "ja"},
+    }
+    error = rejection(audio=[SAMPLE, OTHER], model="qwen3-asr-flash-filetrans")
+    assert error.param == "audio" and "one file per call" in str(error) and "fun-asr" in str(error)
+    assert rejection(audio=[SAMPLE], model="qwen3-asr-flash-filetrans", diarization=True).param == "diarization"
+
+
+def test_a_one_file_task_answers_with_a_singular_result() -> None:
+    url = "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/x.json?Expires=1900000000"
+    body = {
+        "request_id": "r",
+        "output": {
+            "task_id": "t",
+            "task_status": "SUCCEEDED",
+            "end_time": "2025-10-27 13:57:47.079",
+            "result": {"transcription_url": url},
+        },
+        "usage": {"seconds": 3},
+    }
+    (output,) = parse(TaskSnapshot.from_body("t", body))
+    assert output.kind == "transcript" and output.url == url and output.error is None
+    body["output"]["result"] = {}
+    (missing,) = parse(TaskSnapshot.from_body("t", body))
+    assert missing.error is not None and missing.url is None

@@ -286,3 +286,30 @@ async def test_qwen3_tts_speaks_a_long_text_in_pieces_joined_into_one_wav(
     with wave.open(audio["path"], "rb") as joined:
         assert audio["duration_seconds"] == pytest.approx(joined.getnframes() / joined.getframerate(), abs=0.01)
     assert data["usage"]["characters"] > 0
+
+
+async def test_qwen3_asr_filetrans_reads_back_what_qwen3_tts_said(
+    mcp_client: Client, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    speech = await call(mcp_client, "text_to_speech", {"text": "欢迎使用阿里云。", "model": "qwen3-tts-flash"})
+    (audio,) = speech["outputs"]
+    arguments = {"audio": audio["path"], "model": "qwen3-asr-flash-filetrans", "language_hints": ["zh"], "itn": True}
+    heard = await call(mcp_client, "speech_to_text", arguments)
+    (asr,) = [r for r in api_requests(emulator, "POST") if r["path"].endswith("/audio/asr/transcription")]
+    body = asr["body"]
+    assert asr["headers"].get("x-dashscope-async") == "enable" and body["model"] == "qwen3-asr-flash-filetrans"
+    assert body["input"]["file_url"].startswith("oss://") and "file_urls" not in body["input"]
+    assert body["parameters"] == {"enable_itn": True, "language": "zh"}
+    (transcript,) = heard["outputs"]
+    assert transcript["text"] == "欢迎使用阿里云。" and transcript["segments"]
+
+
+async def test_qwen3_asr_filetrans_refuses_a_second_file_before_sending(
+    mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str]
+) -> None:
+    other = str(write_wav(Path(frames["voice"]).with_name("other.wav"), 2.0))
+    result = await mcp_client.call_tool(
+        "speech_to_text", {"audio": [frames["voice"], other], "model": "qwen3-asr-flash-filetrans"}
+    )
+    assert result.is_error and "one file per call" in texts(result) and "audio" in texts(result)
+    assert not [r for r in api_requests(emulator, "POST") if "/services/" in r["path"]]

@@ -116,11 +116,13 @@ def _file_urls(audio: list[str], model: TranscriptionModel, context: BuildContex
     if not audio:
         raise InputError("audio", audio, "give at least one recording (an http(s) URL, oss:// URL or local path)")
     if len(audio) > model.max_files:
-        raise InputError(
-            "audio",
-            f"{len(audio)} files",
-            f"{model.name} transcribes at most {model.max_files} files per call; split them over several calls",
+        many = models_where(NAME, lambda m: isinstance(m, TranscriptionModel) and m.max_files > 1)
+        allowed = (
+            f"{model.name} transcribes one file per call; give one per call, or use {many} for several"
+            if model.max_files == 1
+            else f"{model.name} transcribes at most {model.max_files} files per call; split them over several calls"
         )
+        raise InputError("audio", f"{len(audio)} files", allowed)
     references: list[str | LocalFile] = []
     seen: dict[str, int] = {}
     for index, value in enumerate(audio):
@@ -182,6 +184,12 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
     file_urls = _file_urls(params.audio, model, context)
     if model.endpoint == MULTIMODAL_GENERATION:
         return _recognition(model, file_urls[0], hints, params.itn, context)
+    if model.single_file_url:
+        options: dict[str, Any] = {"enable_itn": bool(params.itn)}
+        if hints:
+            options["language"] = hints[0]
+        body = {"model": model.wire_name(context.region), "input": {"file_url": file_urls[0]}, "parameters": options}
+        return Request(model=model, path=PATH, body=body)
     parameters: dict[str, Any] = {
         "diarization_enabled": params.diarization,
         "disfluency_removal_enabled": params.disfluency_removal,
@@ -225,8 +233,16 @@ async def recognize(context: ExchangeContext, request: Request) -> Outcome:
 
 
 def parse(snapshot: TaskSnapshot) -> list[OutputFile]:
-    """Each entry of `output.results` (one per file): its transcript's URL, or the error of its subtask."""
+    """Each entry of `output.results` (one per file): its transcript's URL, or the error of its subtask; or the
+    one `output.result` of a one-file task."""
     end_time = snapshot.output.get("end_time")
+    single = snapshot.output.get("result")
+    if isinstance(single, dict) and "results" not in snapshot.output:  # one file per task (file_url models)
+        url = single.get("transcription_url")
+        if not url:
+            error = ErrorInfo(code="NoTranscript", message="DashScope returned no transcript for this file.")
+            return [OutputFile(index=0, kind="transcript", error=error)]
+        return [OutputFile(index=0, kind="transcript", url=url, url_expires_at=url_expiry(url, end_time))]
     outputs = []
     for index, item in enumerate(snapshot.output.get("results") or []):
         source = item.get("file_url")
@@ -349,7 +365,8 @@ SPEECH_TO_TEXT = Capability(
         "others succeed. Which model: fun-asr (default) is the most accurate, in 30 languages and also on noisy or "
         "far-field audio; paraformer-v1 (Chinese and English) and paraformer-v2 (more languages, with "
         "language_hints) cost less for clean speech; paraformer-en-v1 for English; qwen3-asr-flash for one short "
-        "clip (at most 5 minutes, 10 MB) answered at once. Files per call: "
+        "clip (at most 5 minutes, 10 MB) answered at once; qwen3-asr-flash-filetrans for one long recording in "
+        "one of its 27 languages. Files per call: "
         + per_model(NAME, lambda m: m.max_files if isinstance(m, TranscriptionModel) else 1)
         + ". Regions: "
         + per_model(NAME, lambda m: ", ".join(m.regions))

@@ -385,6 +385,7 @@ class TranscriptionModel(ModelSpec):
     diarization: bool = True  # tells speakers apart, removes disfluencies (file transcription)
     inverse_text_normalization: bool = False  # writes numbers and dates as digits on request (enable_itn)
     max_files: int = 100
+    single_file_url: bool = False  # one `input.file_url` string per task (not `file_urls`), singular `output.result`
 
 
 _WAN_RATE = RateLimit(submit_rps=2, concurrency=2)

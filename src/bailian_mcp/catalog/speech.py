@@ -305,4 +305,21 @@ MODELS: tuple[ModelSpec, ...] = (
         inverse_text_normalization=True,
         typical_seconds=3,
     ),
+    TranscriptionModel(
+        name="qwen3-asr-flash-filetrans",
+        capability="speech_to_text",
+        summary="Qwen3-ASR flash for files: one long recording per call (up to 2 GB, 12 hours) as a task; 27 "
+        "languages (one hint), digits for numbers (itn).",
+        price=UnknownPrice(),  # no price on the pages found
+        rate=_WAN_RATE,
+        regions=("cn-beijing", "ap-southeast-1"),
+        supports_language_hints=True,
+        languages=_QWEN3_ASR_LANGUAGES,
+        max_language_hints=1,
+        max_files=1,
+        single_file_url=True,
+        diarization=False,
+        inverse_text_normalization=True,
+        typical_seconds=5,
+    ),
 )
