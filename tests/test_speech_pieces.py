@@ -13,6 +13,7 @@ import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bailian_mcp.capabilities import speech_pieces
 from bailian_mcp.capabilities.base import BuildContext, ExchangeContext, parse_params
 from bailian_mcp.capabilities.sentences import split_text
 from bailian_mcp.capabilities.speech_pieces import piece_key
@@ -152,3 +153,30 @@ def test_a_piece_is_kept_under_all_that_was_asked_for_it() -> None:
     assert piece_key(first, SENTENCE) == piece_key(request_for(LONG), SENTENCE)
     assert piece_key(first, SENTENCE) != piece_key(other_voice, SENTENCE)
     assert piece_key(first, SENTENCE) != piece_key(first, SENTENCE + "。")
+
+
+async def test_a_piece_another_job_removes_meanwhile_is_spoken_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = request_for(LONG)
+    pieces = split_text(LONG, 600)
+    kept = tmp_path / ".pieces" / f"{piece_key(request, pieces[0])}.wav"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(wav_bytes(0.25, 24000))  # left by another job, which removes it once it has joined its own
+    claim = speech_pieces._claim
+    taken: list[Path] = []
+
+    def removed_first(piece: Path, link: Path) -> bool:
+        if not taken:
+            taken.append(piece)
+            piece.unlink()
+        return claim(piece, link)
+
+    monkeypatch.setattr(speech_pieces, "_claim", removed_first)
+    with respx.mock(assert_all_called=False) as mock:
+        service = Service(mock)
+        outcome = await speak(tmp_path, request)
+    assert taken == [kept] and service.texts == pieces, "the vanished piece was spoken again, the rest as usual"
+    with wave.open(outcome.outputs[0].path, "rb") as joined:
+        assert joined.getnframes() == 3 * 6000
+    assert not list(tmp_path.glob(".*.piece*")), "this job's own links are gone"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,6 +68,37 @@ def _checksum(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
+def _claim(piece: Path, claim: Path) -> bool:
+    """This job's own link to a kept piece (so that another job removing the piece once it has joined its own
+    does not take it away); False if the piece is gone."""
+    claim.unlink(missing_ok=True)
+    try:
+        os.link(piece, claim)
+    except FileNotFoundError:
+        return False
+    except OSError:  # a file system without hard links: a copy does as well
+        try:
+            shutil.copyfile(piece, claim)
+        except FileNotFoundError:
+            return False
+    return True
+
+
+async def _speak_piece(
+    ctx: ExchangeContext, request: Request, speak: Exchange, text: str, path: Path, number: int, count: int
+) -> dict[str, Any]:
+    """One piece spoken and its audio kept at `path`; returns the usage billed for it."""
+    body = {**request.body, "input": {**request.body["input"], "text": text}}
+    answer = await speak(ctx, Request(model=request.model, path=request.path, body=body))
+    try:
+        await download(ctx.client.http, answer.outputs[0].url or "", path, max_bytes=ctx.max_download_bytes)
+    except DownloadError as exc:
+        raise errors.DashScopeConnectionError(
+            f"Piece {number} of {count} was spoken but could not be saved: {exc}", request_sent=True
+        ) from exc
+    return answer.usage
+
+
 def in_pieces(speak: Exchange, limit: int) -> Exchange:
     """An exchange that speaks a request's text in pieces of at most `limit` characters with `speak` (which
     answers one piece with its audio's URL) and joins them."""
@@ -75,27 +107,32 @@ def in_pieces(speak: Exchange, limit: int) -> Exchange:
         if ctx.piece_path is None:
             raise RuntimeError("speaking in pieces needs somewhere to keep them")
         pieces = split_text(request.body["input"]["text"], limit)
-        kept: list[Path] = []
-        usage: dict[str, Any] = {}
-        for number, text in enumerate(pieces, start=1):
-            path = ctx.piece_path(piece_key(request, text), ".wav")
-            if not path.is_file():
-                await ctx.progress(f"Speaking piece {number} of {len(pieces)} ({len(text)} characters)…")
-                body = {**request.body, "input": {**request.body["input"], "text": text}}
-                answer = await speak(ctx, Request(model=request.model, path=request.path, body=body))
-                _add_usage(usage, answer.usage)
-                url = answer.outputs[0].url or ""
-                try:
-                    await download(ctx.client.http, url, path, max_bytes=ctx.max_download_bytes)
-                except DownloadError as exc:
-                    raise errors.DashScopeConnectionError(
-                        f"Piece {number} of {len(pieces)} was spoken but could not be saved: {exc}", request_sent=True
-                    ) from exc
-            kept.append(path)
         dest = ctx.output_path(0, ".wav")
-        await ctx.progress(f"Joining {len(pieces)} pieces…")
-        seconds = await anyio.to_thread.run_sync(join_wav, kept, dest)
-        for path in kept:
+        shared: list[Path] = []
+        claims: list[Path] = []
+        usage: dict[str, Any] = {}
+        try:
+            for number, text in enumerate(pieces, start=1):
+                path = ctx.piece_path(piece_key(request, text), ".wav")
+                claim = dest.with_name(f".{dest.stem}.piece{number}.wav")
+                for _ in range(2):  # a piece another job removes at that moment is spoken again, once
+                    if not path.is_file():
+                        await ctx.progress(f"Speaking piece {number} of {len(pieces)} ({len(text)} characters)…")
+                        _add_usage(usage, await _speak_piece(ctx, request, speak, text, path, number, len(pieces)))
+                    if _claim(path, claim):
+                        break
+                else:
+                    raise errors.DashScopeConnectionError(
+                        f"Piece {number} of {len(pieces)} kept vanishing from {path.parent}.", request_sent=True
+                    )
+                shared.append(path)
+                claims.append(claim)
+            await ctx.progress(f"Joining {len(pieces)} pieces…")
+            seconds = await anyio.to_thread.run_sync(join_wav, claims, dest)
+        finally:
+            for claim in claims:
+                claim.unlink(missing_ok=True)
+        for path in shared:
             path.unlink(missing_ok=True)
         output = OutputFile(
             index=0,
