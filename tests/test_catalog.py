@@ -175,3 +175,13 @@ def test_the_catalogue_can_be_read_for_one_region() -> None:
     singapore = {entry["name"] for entry in catalog.catalogue(region="ap-southeast-1")}
     assert beijing_only and not singapore & set(beijing_only)
     assert {entry["name"] for entry in catalog.catalogue(region="cn-beijing")} >= set(beijing_only)
+
+
+def test_every_video_size_of_every_table_is_priced_at_its_tier() -> None:
+    from bailian_mcp.catalog.spec import VIDEO_SIZES, WAN27_VIDEO_SIZES, VideoPrice
+
+    price = VideoPrice({"480P": 0.1, "720P": 0.2, "1080P": 0.3})
+    for table in (VIDEO_SIZES, WAN27_VIDEO_SIZES):
+        for (tier, _), size in table.items():
+            cost = price.cost({"duration": 5, "size": size})
+            assert cost is not None and cost.basis.endswith(f"at {tier}"), size

@@ -108,8 +108,7 @@ class VideoPrice:
         resolution = usage.get("SR")
         if isinstance(resolution, int) and f"{resolution}P" in self.per_second:
             return f"{resolution}P"
-        size = usage.get("size") or usage.get("video_ratio")
-        tier = next((t for (t, _), s in {**VIDEO_SIZES, **WAN27_VIDEO_SIZES}.items() if s == size), None)
+        tier = _TIER_OF_SIZE.get(str(usage.get("size") or usage.get("video_ratio")))
         return tier if tier in self.per_second else None
 
 
@@ -299,6 +298,9 @@ WAN27_VIDEO_SIZES: Mapping[tuple[str, str], str] = {
     ("1080P", "4:3"): "1648*1248",
     ("1080P", "3:4"): "1248*1648",
 }
+
+# Every video size of every table, with its tier (the tables share sizes; none is dropped by a merge).
+_TIER_OF_SIZE = {size: tier for table in (VIDEO_SIZES, WAN27_VIDEO_SIZES) for (tier, _), size in table.items()}
 
 VideoInputs = Literal["prompt", "img_url", "media", "frames", "reference_urls"]
 
