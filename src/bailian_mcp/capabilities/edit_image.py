@@ -17,7 +17,13 @@ from bailian_mcp.capabilities.fields import (
     models_where,
     per_model,
 )
-from bailian_mcp.capabilities.images import call_for_images, check_size, messages_body, parse_image_results
+from bailian_mcp.capabilities.images import (
+    call_for_images,
+    check_size,
+    long_prompt_warnings,
+    messages_body,
+    parse_image_results,
+)
 from bailian_mcp.catalog import IMAGE2IMAGE, MULTIMODAL_GENERATION, ImageEditModel, ModelSpec
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import image_input
@@ -117,11 +123,7 @@ def build(params: EditImageParams, context: BuildContext) -> Request:
     prompt = params.prompt.strip()
     if not prompt:
         raise InputError("prompt", params.prompt, "describe the edit in at least one non-blank character")
-    warnings = []
-    if len(prompt) > model.prompt_max:
-        warnings.append(
-            f"The instruction has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
-        )
+    warnings = long_prompt_warnings(prompt, model.name, model.prompt_max, noun="instruction")
     images = [
         image_input(
             value, model.input_images, context.input_roots, param=_image_param(position, params.image)

@@ -15,6 +15,7 @@ from pydantic import Field
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
 from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field, per_model
+from bailian_mcp.capabilities.images import long_prompt_warnings
 from bailian_mcp.capabilities.videos import (
     check_duration,
     driving_audio,
@@ -105,11 +106,7 @@ def build(params: ImageToVideoParams, context: BuildContext) -> Request:
         else None
     )
     prompt = params.prompt.strip() or None
-    warnings = []
-    if prompt and len(prompt) > model.prompt_max:
-        warnings.append(
-            f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."
-        )
+    warnings = long_prompt_warnings(prompt, model.name, model.prompt_max)
     body_input: dict[str, Any] = {"prompt": prompt}
     if model.inputs == "media":
         media = [("first_frame", first), ("last_frame", last), ("driving_audio", audio)]

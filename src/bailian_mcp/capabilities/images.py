@@ -34,10 +34,14 @@ def prompt_text(params: PromptedParams, model: ImageModel | VideoModel, *, what:
     text = params.prompt.strip()
     if not text:
         raise InputError("prompt", params.prompt, f"describe {what} in at least one non-blank character")
-    warnings = []
-    if len(text) > model.prompt_max:
-        warnings.append(f"The prompt has {len(text)} characters; {model.name} reads only the first {model.prompt_max}.")
-    return text, warnings
+    return text, long_prompt_warnings(text, model.name, model.prompt_max)
+
+
+def long_prompt_warnings(text: str | None, model: str, limit: int, *, noun: str = "prompt") -> list[str]:
+    """A prompt longer than the model reads is sent (the service truncates it), with this warning."""
+    if text and len(text) > limit:
+        return [f"The {noun} has {len(text)} characters; {model} reads only the first {limit}."]
+    return []
 
 
 def generation_parameters(params: PromptedParams, **parameters: Any) -> dict[str, Any]:

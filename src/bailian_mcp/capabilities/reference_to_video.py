@@ -23,6 +23,7 @@ from bailian_mcp.capabilities.videos import (
     clip_input,
     duration_field,
     frame_parameters,
+    frames_text,
     is_clip,
     multi_shot_field,
     parse_video,
@@ -37,13 +38,6 @@ from bailian_mcp.inputs import LocalFile, image_input
 NAME = "reference_to_video"
 PROMPT_MAX = largest(NAME, lambda m: video_model(m).prompt_max)
 MAX_REFERENCES = largest(NAME, lambda m: video_model(m).references)
-
-
-def _frames(model: catalog.ModelSpec) -> str:
-    video = video_model(model)
-    if video.resolutions:
-        return f"{', '.join(video.resolutions)} in the ratios {', '.join(video.ratios)}"
-    return ", ".join(video.sizes)
 
 
 class ReferenceToVideoParams(Params):
@@ -77,7 +71,9 @@ class ReferenceToVideoParams(Params):
     model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
     resolution: Annotated[
         str | None,
-        Field(description="Frame size, as W*H or a tier (720P, 1080P, with ratio): " + per_model(NAME, _frames) + "."),
+        Field(
+            description="Frame size, as W*H or a tier (720P, 1080P, with ratio): " + per_model(NAME, frames_text) + "."
+        ),
     ] = None
     ratio: Annotated[
         str | None, Field(description="Aspect ratio with a tier resolution: 16:9 (default), 9:16, 1:1, 4:3, 3:4.")

@@ -27,11 +27,16 @@ from bailian_mcp.jobs.results import OutputFile
 from bailian_mcp.media import DownloadError, download
 
 
+def piece_request(request: Request, text: str) -> Request:
+    """`request` asking for one piece of its text."""
+    body = {**request.body, "input": {**request.body["input"], "text": text}}
+    return Request(model=request.model, path=request.path, body=body)
+
+
 def piece_key(request: Request, text: str) -> str:
     """The name a piece is kept under: a digest of all that was asked for it."""
-    body = {**request.body, "input": {**request.body["input"], "text": text}}
-    asked = json.dumps({"path": request.path, "body": body}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(asked.encode()).hexdigest()[:40]
+    asked = {"path": request.path, "body": piece_request(request, text).body}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:40]
 
 
 def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
@@ -88,8 +93,7 @@ async def _speak_piece(
     ctx: ExchangeContext, request: Request, speak: Exchange, text: str, path: Path, number: int, count: int
 ) -> dict[str, Any]:
     """One piece spoken and its audio kept at `path`; returns the usage billed for it."""
-    body = {**request.body, "input": {**request.body["input"], "text": text}}
-    answer = await speak(ctx, Request(model=request.model, path=request.path, body=body))
+    answer = await speak(ctx, piece_request(request, text))
     try:
         await download(ctx.client.http, answer.outputs[0].url or "", path, max_bytes=ctx.max_download_bytes)
     except DownloadError as exc:

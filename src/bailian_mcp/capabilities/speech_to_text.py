@@ -185,9 +185,7 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
     if model.endpoint == MULTIMODAL_GENERATION:
         return _recognition(model, file_urls[0], hints, params.itn, context)
     if model.single_file_url:
-        options: dict[str, Any] = {"enable_itn": bool(params.itn)}
-        if hints:
-            options["language"] = hints[0]
+        options = _asr_options(hints, params.itn)
         body = {"model": model.wire_name(context.region), "input": {"file_url": file_urls[0]}, "parameters": options}
         return Request(model=model, path=PATH, body=body)
     parameters: dict[str, Any] = {
@@ -202,17 +200,22 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
     return Request(model=model, path=PATH, body=body)
 
 
+def _asr_options(hints: list[str], itn: bool | None) -> dict[str, Any]:
+    """The options of the Qwen recognizers: inverse text normalization, and the one language hint if given."""
+    options: dict[str, Any] = {"enable_itn": bool(itn)}
+    if hints:
+        options["language"] = hints[0]
+    return options
+
+
 def _recognition(
     model: TranscriptionModel, audio: str | LocalFile, hints: list[str], itn: bool | None, context: BuildContext
 ) -> Request:
     """One recording answered at once on the multimodal endpoint (qwen3-asr-flash)."""
-    options: dict[str, Any] = {"enable_itn": bool(itn)}
-    if hints:
-        options["language"] = hints[0]
     body = {
         "model": model.wire_name(context.region),
         "input": {"messages": [{"role": "user", "content": [{"audio": audio}]}]},
-        "parameters": {"asr_options": options},
+        "parameters": {"asr_options": _asr_options(hints, itn)},
     }
     return Request(model=model, path=model.endpoint.path, body=body, exchange=recognize)
 

@@ -202,7 +202,7 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
     if params.language_type is not None and params.language_type not in model.language_types:
         allowed = ", ".join(model.language_types) if model.language_types else f"only {LANGUAGE_MODELS} take one"
         raise InputError("language_type", params.language_type, f"{model.name}: {allowed}")
-    pieces = 1
+    split_at: int | None = None  # the piece length, when the text is spoken in pieces
     if model.max_characters is not None and len(params.text) > model.max_characters:
         if not _speaks_in_pieces(model, params.format):
             raise InputError(
@@ -210,7 +210,7 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
                 f"{len(params.text)} characters",
                 f"{model.name} reads at most {model.max_characters} characters per call; split the text",
             )
-        pieces = len(split_text(params.text, model.max_characters))
+        split_at, pieces = model.max_characters, len(split_text(params.text, model.max_characters))
         warnings.append(
             f"The text ({len(params.text)} characters) is over the {model.max_characters} {model.name} reads per "
             f"call: it is spoken in {pieces} pieces, cut at sentence ends, and joined into one file."
@@ -227,8 +227,8 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
     # PCM streams to disk as it is made (the stream's chunks are PCM); WAV and MP3 are fetched whole from the URL.
     streamed = model.endpoint == HTTP_SPEECH_SYNTHESIS and params.format == "pcm"
     exchange: Exchange = stream_synthesis if streamed else fetch_synthesis
-    if pieces > 1 and model.max_characters is not None:
-        exchange = in_pieces(fetch_synthesis, model.max_characters)
+    if split_at is not None:
+        exchange = in_pieces(fetch_synthesis, split_at)
     return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
 
 

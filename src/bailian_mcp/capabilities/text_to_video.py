@@ -21,6 +21,7 @@ from bailian_mcp.capabilities.videos import (
     driving_audio,
     duration_field,
     frame_parameters,
+    frames_text,
     multi_shot_field,
     parse_video,
     shot_type,
@@ -28,19 +29,12 @@ from bailian_mcp.capabilities.videos import (
     video_model,
     video_request,
 )
-from bailian_mcp.catalog import VIDEO_SYNTHESIS, ModelSpec, VideoModel
+from bailian_mcp.catalog import VIDEO_SYNTHESIS, VideoModel
 
 NAME = "text_to_video"
 PATH = VIDEO_SYNTHESIS.path
 BRIEF_PROMPT_MAX = 1000  # the brief's limit for its models
 PROMPT_MAX = max(BRIEF_PROMPT_MAX, largest(NAME, lambda m: video_model(m).prompt_max))
-
-
-def _frames(model: ModelSpec) -> str:
-    video = video_model(model)
-    if video.resolutions:
-        return f"{', '.join(video.resolutions)} in the ratios {', '.join(video.ratios)}"
-    return ", ".join(video.sizes)
 
 
 class TextToVideoParams(Params):
@@ -59,7 +53,7 @@ class TextToVideoParams(Params):
         str | None,
         Field(
             description="Frame size, as W*H (e.g. 1280*720) or a tier (720P, 1080P, with ratio): "
-            + per_model(NAME, _frames)
+            + per_model(NAME, frames_text)
             + ". Default: the model's ("
             + per_model(NAME, lambda m: video_model(m).default_size or video_model(m).default_resolution)
             + ").",

@@ -41,6 +41,14 @@ def takes(capability: str, test: Callable[[VideoModel], bool]) -> str:
     return models_where(capability, lambda m: test(video_model(m)))
 
 
+def frames_text(model: ModelSpec) -> str:
+    """A video model's frame sizes: its tiers and ratios, or its W*H sizes."""
+    video = video_model(model)
+    if video.resolutions:
+        return f"{', '.join(video.resolutions)} in the ratios {', '.join(video.ratios)}"
+    return ", ".join(video.sizes)
+
+
 def durations_text(durations: Sequence[int]) -> str:
     """`2-15`, `5 or 10`, `5`: a model's clip lengths in seconds."""
     values = sorted(durations)
@@ -60,13 +68,6 @@ def duration_field(capability: str) -> Any:
 def multi_shot_field(capability: str) -> Any:
     """The `multi_shot` parameter (`multi_shot: Annotated[bool | None, multi_shot_field(NAME)] = None`)."""
     return Field(description=f"{takes(capability, _has_shots)} only: several shots (true) or one (false).")
-
-
-def prompt_warnings(prompt: str | None, model: VideoModel) -> list[str]:
-    """A prompt longer than the model reads is sent (the service truncates it), with this warning."""
-    if prompt and len(prompt) > model.prompt_max:
-        return [f"The prompt has {len(prompt)} characters; {model.name} reads only the first {model.prompt_max}."]
-    return []
 
 
 def check_duration(model: VideoModel, duration: int | None, capability: str) -> int:
