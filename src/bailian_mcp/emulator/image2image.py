@@ -51,6 +51,7 @@ from .image_inputs import ImageRules, load_image
 from .images import render_edit_png, render_function_png
 from .params import area_size, fit_area, flag, is_int, number_in, optional_text, present, required_text, seed
 from .task_api import submit_route
+from .task_faults import EMULATED_FAILURE
 from .tasks import ResultFile, Success, TaskFailure, TaskJob
 from .text2image import FAIL_TRIGGER, INSPECT_TRIGGER, PARTIAL_TRIGGER, extend_prompt
 
@@ -76,7 +77,6 @@ WAN25_PROMPT_LIMIT = 2000
 WAN25_INPUT_RULES = ImageRules(("JPEG", "PNG", "BMP", "WEBP"), (384, 5000))
 _WAN25_IMAGES = "The images must be a list of 1 to 3 image URLs."
 
-_ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
 _TIMEOUT_ITEM = {
     "code": "InternalError.Timeout",
     "message": "An internal timeout error has occured during execution, "
@@ -233,7 +233,7 @@ class Image2Image:
         dimensions = requested or fit_area(images[-1].width, images[-1].height, 1280, 4)
         failure, lost = None, 0
         if FAIL_TRIGGER in prompt or (PARTIAL_TRIGGER in prompt and n == 1):
-            failure = _ALGO_FAILURE
+            failure = EMULATED_FAILURE
         elif PARTIAL_TRIGGER in prompt:
             lost = 1
         actual = extend_prompt(prompt) if extend else None
@@ -281,7 +281,7 @@ class Image2Image:
         size, placement = output_geometry(function, base.width, base.height, params)
         failure, lost = None, 0
         if FAIL_TRIGGER in prompt or (PARTIAL_TRIGGER in prompt and n == 1):
-            failure = _ALGO_FAILURE
+            failure = EMULATED_FAILURE
         elif PARTIAL_TRIGGER in prompt:
             lost = 1
         return EditJob(

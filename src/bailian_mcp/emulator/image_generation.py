@@ -84,6 +84,7 @@ from .results import output_urls
 from .sse import sse_error_response, sse_event, sse_response
 from .state import emulator_state
 from .task_api import result_root, submit_route
+from .task_faults import EMULATED_FAILURE
 from .tasks import ResultFile, Success, TaskFailure
 from .text2image import WAN25_RECOMMENDED
 from .textgen import tokens
@@ -101,7 +102,6 @@ QIMA_1K_LIMIT = 2_250_000
 STREAM_TOKENS = 4
 """Tokens of text per streamed event."""
 
-_ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
 _NOT_STREAMED = "The parameter stream must be true when enable_interleave is true."
 
 Layout = Literal["per_choice", "one_choice", "interleave"]
@@ -210,7 +210,7 @@ def _count(params: Mapping[str, Any], name: str, default: int, high: int) -> int
 def _outcome(text: str, pictures: int) -> tuple[TaskFailure | None, int]:
     """The scripted failure and lost pictures the triggers in ``text`` ask for."""
     if FAIL_TRIGGER in text or (PARTIAL_TRIGGER in text and pictures == 1):
-        return _ALGO_FAILURE, 0
+        return EMULATED_FAILURE, 0
     return None, 1 if PARTIAL_TRIGGER in text else 0
 
 

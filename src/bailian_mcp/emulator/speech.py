@@ -68,11 +68,11 @@ class Speech:
     def ms(self, samples: int) -> int:
         return samples * 1000 // self.sample_rate
 
-    def pcm(self, text: str | None = None) -> bytes:
+    def pcm(self) -> bytes:
         step, rate, volume = self.samples_per_character, self.sample_rate, self.volume
         return b"".join(
             bytes(2 * step) if char.isspace() else tone((180 + ord(char) % 16 * 30) * self.pitch, step, rate, volume)
-            for char in (self.text if text is None else text)
+            for char in self.text
         )
 
     def file(self) -> bytes:
@@ -86,7 +86,7 @@ class Speech:
             return id3_tag(self.text) + mp3.frame * mp3.frames_for(self.samples)
         return ogg_opus(self.text, self.sample_rate, self.duration_ms)
 
-    def header_size(self, data: bytes) -> int:
+    def header_size(self) -> int:
         """Bytes before the audio proper (WAV header, ID3 tag, the two Ogg header pages)."""
         if self.format == "wav":
             return len(wav_header(self.sample_rate, self.samples * 2, self.text))
@@ -123,7 +123,7 @@ class Speech:
 
 def pieces(speech: Speech, data: bytes) -> Iterator[tuple[int, list[bytes]]]:
     """For each sentence (by index), the pieces of ``data`` (the file of ``speech``) that carry it."""
-    header = speech.header_size(data)
+    header = speech.header_size()
     body = len(data) - header
     total = max(1, speech.samples)
     second = max(1, body * speech.sample_rate // total)

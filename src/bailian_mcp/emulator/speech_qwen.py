@@ -139,7 +139,7 @@ async def _events(
     speech: Speech, usage: dict[str, Any], url: str, request_id: str, pause: float
 ) -> AsyncIterator[bytes]:
     audio = {"data": "", "url": "", "id": f"audio_{request_id}", "expires_at": expires_of(url)}
-    pcm = await anyio.to_thread.run_sync(Speech(speech.text, "pcm", speech.sample_rate).file)
+    pcm = await anyio.to_thread.run_sync(speech.pcm)
     second = 2 * speech.sample_rate
     number = 0
     for start in range(0, len(pcm), second):

@@ -56,6 +56,7 @@ from .images import render_png
 from .params import area_size, flag, free_size, is_int, listed_size, optional_text, present, required_text
 from .params import seed as seed_parameter
 from .task_api import submit_route
+from .task_faults import EMULATED_FAILURE
 from .tasks import ResultFile, Success, TaskFailure
 
 SERVICE = "aigc/text2image/image-synthesis"
@@ -66,7 +67,6 @@ INSPECT_TRIGGER = "[emulator:inspect]"
 
 SIDE_RANGE = (512, 1440)
 
-_ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
 _TIMEOUT_ITEM = {
     "code": "InternalError.Timeout",
     "message": "An internal timeout error has occured during execution, "
@@ -243,7 +243,7 @@ class Text2Image:
             raise ServiceError(400, "DataInspectionFailed", "Input data may contain inappropriate content.")
         failure, lost = None, 0
         if FAIL_TRIGGER in prompt or (PARTIAL_TRIGGER in prompt and n == 1):
-            failure = _ALGO_FAILURE
+            failure = EMULATED_FAILURE
         elif PARTIAL_TRIGGER in prompt:
             lost = 1
         used = prompt[: rules.prompt_limit]

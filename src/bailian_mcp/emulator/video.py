@@ -53,6 +53,7 @@ from .images import render_yuv420
 from .mp4 import pcm_macroblocks, write_mp4
 from .params import flag, listed_size, number_in, optional_text, required_text, seed
 from .task_api import submit_route
+from .task_faults import EMULATED_FAILURE
 from .tasks import ResultFile, Success, TaskFailure
 from .text2image import FAIL_TRIGGER, INSPECT_TRIGGER, PARTIAL_TRIGGER, extend_prompt
 from .video_jobs import VideoTask
@@ -63,7 +64,6 @@ KEYFRAME_SERVICE = "aigc/image2video/video-synthesis"
 DURATION = 5
 FPS = 30
 PROMPT_LIMIT = 800
-NEGATIVE_LIMIT = 500
 DEFAULT_SIZE = "1280*720"
 SIZES_480P = ("832*480", "480*832", "624*624")
 SIZES_720P = ("1280*720", "720*1280", "960*960", "1088*832", "832*1088")
@@ -74,8 +74,6 @@ MODELS: Mapping[str, tuple[str, ...]] = {
     "wan2.1-t2v-turbo": SIZES_480P + SIZES_720P,
     "wan2.1-t2v-plus": SIZES_720P,
 }
-
-_ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
 
 
 @functools.lru_cache(maxsize=4)
@@ -130,7 +128,7 @@ class TextToVideo:
         flag(params, "watermark", False)
         if INSPECT_TRIGGER in prompt:
             raise ServiceError(400, "DataInspectionFailed", "Input data may contain inappropriate content.")
-        failure = _ALGO_FAILURE if FAIL_TRIGGER in prompt or PARTIAL_TRIGGER in prompt else None
+        failure = EMULATED_FAILURE if FAIL_TRIGGER in prompt or PARTIAL_TRIGGER in prompt else None
         actual = extend_prompt(prompt) if extend else None
         return VideoJob(prompt, actual, f"{width}*{height}", picture_seed, failure)
 

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .envelope import ServiceError
+from .task_faults import EMULATED_FAILURE
 from .tasks import ResultFile, Success, TaskFailure
 from .text2image import FAIL_TRIGGER, INSPECT_TRIGGER, PARTIAL_TRIGGER, extend_prompt
 from .video_models import TIER_SR, VideoModel
 from .video_render import Scene, render
-
-ALGO_FAILURE = TaskFailure("InternalError.Algo", "Inference error: emulated failure.")
-NEGATIVE_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ def refuse_inspected(prompt: str | None) -> None:
 def scripted_failure(prompt: str | None) -> TaskFailure | None:
     """The ``[emulator:fail]`` / ``[emulator:partial]`` triggers (one video: both fail the task)."""
     if prompt and (FAIL_TRIGGER in prompt or PARTIAL_TRIGGER in prompt):
-        return ALGO_FAILURE
+        return EMULATED_FAILURE
     return None
 
 
