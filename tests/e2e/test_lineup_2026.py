@@ -220,6 +220,15 @@ async def test_list_models_shows_the_models_of_the_servers_region_unless_asked_f
     assert "wan2.2-kf2v-flash" in {m["name"] for m in everywhere.structured_content["models"]}
 
 
+async def test_the_listings_take_a_command_name_and_refuse_an_unknown_capability(mcp_client: Client) -> None:
+    by_command = await mcp_client.call_tool("list_models", {"capability": "image2video", "all_regions": True})
+    assert by_command.structured_content is not None
+    assert {m["capability"] for m in by_command.structured_content["models"]} == {"image_to_video"}
+    for tool in ("list_models", "list_tasks"):
+        typo = await mcp_client.call_tool(tool, {"capability": "text_to_imag"})
+        assert typo.is_error and "capability" in texts(typo) and "text_to_image" in texts(typo)
+
+
 async def test_fun_asr_transcribes_a_local_recording(
     mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str]
 ) -> None:

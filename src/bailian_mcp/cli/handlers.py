@@ -20,7 +20,6 @@ from bailian_mcp import catalog
 from bailian_mcp.batch import checks, report
 from bailian_mcp.batch.file import BatchFileError, BatchTask, read_batch
 from bailian_mcp.batch.run import BatchRun, plan
-from bailian_mcp.capabilities import CAPABILITIES, capability_named
 from bailian_mcp.capabilities.base import Capability, parse_params
 from bailian_mcp.capabilities.fields import absolute_paths
 from bailian_mcp.cli.options import FieldOption, collect
@@ -35,7 +34,6 @@ from bailian_mcp.cli.output import (
     report_result,
 )
 from bailian_mcp.cli.wording import SHELL_WORDS
-from bailian_mcp.errors import InputError
 from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
 from bailian_mcp.jobs.services import Services
@@ -91,20 +89,8 @@ async def task_cancel(options: list[FieldOption], args: argparse.Namespace, out:
     return await out.with_services(run)
 
 
-def _capability_filter(raw: dict[str, Any]) -> dict[str, Any]:
-    """`raw` with its `capability` (a name, or a command such as text2image) checked and made the name."""
-    value = raw.get("capability")
-    if not isinstance(value, str):
-        return raw
-    capability = capability_named(value)
-    if capability is None:
-        choices = ", ".join([*CAPABILITIES, *(c.command for c in CAPABILITIES.values())])
-        raise InputError("capability", value, f"the capabilities are {choices}")
-    return {**raw, "capability": capability.name}
-
-
 async def task_list(options: list[FieldOption], args: argparse.Namespace, out: Output) -> int:
-    params = parse_params(ListTasksParams, _capability_filter(collect(args, options)))
+    params = parse_params(ListTasksParams, collect(args, options))
 
     async def run(services: Services) -> int:
         listing = await admin.list_jobs(services.store, services.client, **params.model_dump())
@@ -122,7 +108,7 @@ async def task_list(options: list[FieldOption], args: argparse.Namespace, out: O
 
 
 async def models(options: list[FieldOption], args: argparse.Namespace, out: Output) -> int:
-    params = parse_params(ListModelsParams, _capability_filter(collect(args, options)))
+    params = parse_params(ListModelsParams, collect(args, options))
     entries = catalog.catalogue(params.capability, region=None if params.all_regions else out.settings().region)
     if out.json:
         out.emit_json({"models": entries})
