@@ -128,7 +128,7 @@ async def test_a_reply_still_on_its_way_keeps_a_task_from_being_matched(
     in_flight = await services.store.create(
         capability="text_to_image", model="wan2.2-t2i-flash", base_url=emulator.base_url, params={}, request={}
     )
-    await services.store.mark_sending(in_flight.job_id)  # sent, no reply yet: it may own the listed task too
+    assert await services.store.claim_sending(in_flight.job_id)  # sent, no reply yet: it may own the listed task too
 
     listing = await job_admin.list_jobs(services.store, services.client)
 

@@ -577,8 +577,12 @@ def test_qwen3_filetrans_sends_one_file_url_string_with_its_options() -> None:
         "input": {"file_url": SAMPLE},
         "parameters": {"enable_itn": True, "language": "ja"},
     }
-    error = rejection(audio=[SAMPLE, OTHER], model="qwen3-asr-flash-filetrans")
-    assert error.param == "audio" and "one file per call" in str(error) and "fun-asr" in str(error)
+    several = build(SpeechToTextParams(audio=[SAMPLE, OTHER], model="qwen3-asr-flash-filetrans"), BEIJING)
+    assert several.body == {} and [part.source for part in several.parts] == [SAMPLE, OTHER]
+    assert [part.body["input"] for part in several.parts] == [{"file_url": SAMPLE}, {"file_url": OTHER}]
+    assert all(part.path == several.path and not part.parts for part in several.parts)
+    error = rejection(audio=[SAMPLE, OTHER], model="qwen3-asr-flash")
+    assert error.param == "audio" and "one file per call" in str(error) and "qwen3-asr-flash-filetrans" in str(error)
     assert rejection(audio=[SAMPLE], model="qwen3-asr-flash-filetrans", diarization=True).param == "diarization"
 
 

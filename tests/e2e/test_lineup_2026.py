@@ -4,7 +4,9 @@ outputs are saved (PNG of the size asked, MP4). Invalid combinations are refused
 
 from __future__ import annotations
 
+import sqlite3
 import wave
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from mcp.types import TextContent
 
 from bailian_mcp import catalog
 from bailian_mcp.catalog import ImageEditModel, ImageModel, VideoModel
+from bailian_mcp.config import Settings
 from bailian_mcp.emulator import RunningEmulator
 from bailian_mcp.server import build_server
 from tests.support.emulators import api_requests
@@ -313,12 +316,39 @@ async def test_qwen3_asr_filetrans_reads_back_what_qwen3_tts_said(
     assert transcript["text"] == "欢迎使用阿里云。" and transcript["segments"]
 
 
-async def test_qwen3_asr_filetrans_refuses_a_second_file_before_sending(
+async def test_several_files_on_the_one_file_model_are_one_job_of_one_task_each(
+    mcp_client: Client, emulator: RunningEmulator, server_settings: Settings
+) -> None:
+    sentences = ["欢迎使用阿里云。", "今天天气很好。"]
+    spoken = [
+        (await call(mcp_client, "text_to_speech", {"text": text, "model": "qwen3-tts-flash"}))["outputs"][0]["path"]
+        for text in sentences
+    ]
+    heard = await call(mcp_client, "speech_to_text", {"audio": spoken, "model": "qwen3-asr-flash-filetrans"})
+    posts = [r for r in api_requests(emulator, "POST") if r["path"].endswith("/audio/asr/transcription")]
+    assert [sorted(post["body"]["input"]) for post in posts] == [["file_url"], ["file_url"]]
+    assert [t["text"] for t in heard["outputs"]] == sentences and [t["index"] for t in heard["outputs"]] == [0, 1]
+    assert [t["source"] for t in heard["outputs"]] == spoken and heard["text"] == "\n".join(sentences)
+    assert heard.get("task_id") is None and len(set(heard["task_ids"])) == 2
+    with closing(sqlite3.connect(server_settings.job_db_path)) as db:
+        parts = db.execute(
+            "SELECT task_id, part FROM jobs WHERE parent_id = ? ORDER BY part", (heard["job_id"],)
+        ).fetchall()
+    assert parts == [(heard["task_ids"][0], 0), (heard["task_ids"][1], 1)]
+    listed = await mcp_client.call_tool("list_tasks", {"capability": "speech_to_text"})
+    assert listed.structured_content is not None
+    assert [job["job_id"] for job in listed.structured_content["jobs"]] == [heard["job_id"]]
+    again = await mcp_client.call_tool("get_task", {"task_id": heard["job_id"]})
+    assert again.structured_content is not None and again.structured_content["text"] == heard["text"]
+    reposts = [r for r in api_requests(emulator, "POST") if r["path"].endswith("/audio/asr/transcription")]
+    assert len(reposts) == 2, "read back from the store: nothing sent again"
+
+
+async def test_several_files_on_the_short_audio_model_are_refused_before_sending(
     mcp_client: Client, emulator: RunningEmulator, frames: dict[str, str]
 ) -> None:
     other = str(write_wav(Path(frames["voice"]).with_name("other.wav"), 2.0))
-    result = await mcp_client.call_tool(
-        "speech_to_text", {"audio": [frames["voice"], other], "model": "qwen3-asr-flash-filetrans"}
-    )
-    assert result.is_error and "one file per call" in texts(result) and "audio" in texts(result)
+    arguments = {"audio": [frames["voice"], other], "model": "qwen3-asr-flash"}
+    result = await mcp_client.call_tool("speech_to_text", arguments)
+    assert result.is_error and "one file per call" in texts(result) and "qwen3-asr-flash-filetrans" in texts(result)
     assert not [r for r in api_requests(emulator, "POST") if "/services/" in r["path"]]

@@ -72,6 +72,10 @@ class Request:
     `body` may hold `inputs.LocalFile` placeholders; the runner uploads them and puts their
     `oss://` URLs in their place just before sending. `exchange` is set for a request answered within
     one exchange, and runs it; without it, the request creates a DashScope task.
+
+    A request with `parts` is one job made of several DashScope tasks, one per part (several files for a model
+    that takes one per task): each part is recorded just before it is sent, and the parts' outputs, in order,
+    are the job's. A part's `source` names the input it stands for (its outputs' `source`).
     """
 
     model: ModelSpec
@@ -80,6 +84,8 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     exchange: Exchange | None = None
+    parts: tuple[Request, ...] = ()
+    source: str | None = None
 
     def with_body(self, body: dict[str, Any], headers: Mapping[str, str]) -> Request:
         """The same request with another body and headers (its local files uploaded)."""

@@ -4,7 +4,8 @@ One task transcribes up to 100 recordings. Each file is a subtask of its own: th
 succeed while some files fail, so every file comes back as its own output (a transcript, or
 the error that replaced it). The service answers with a URL per file pointing at a JSON
 transcript; the runner downloads those, and `finish` reads the text and timed sentences out
-of them.
+of them. A model that takes one file per task (`single_file_url`) is given several files as one
+job of several tasks, one per file (`Request.parts`), whose transcripts come back the same way.
 """
 
 from __future__ import annotations
@@ -115,8 +116,10 @@ def _file_urls(audio: list[str], model: TranscriptionModel, context: BuildContex
     """Each input checked and turned into what the request carries (a URL, or a local file to upload)."""
     if not audio:
         raise InputError("audio", audio, "give at least one recording (an http(s) URL, oss:// URL or local path)")
-    if len(audio) > model.max_files:
-        many = models_where(NAME, lambda m: isinstance(m, TranscriptionModel) and m.max_files > 1)
+    if len(audio) > model.max_files and not model.single_file_url:  # those: one task per file, in one job
+        many = models_where(
+            NAME, lambda m: isinstance(m, TranscriptionModel) and (m.max_files > 1 or m.single_file_url)
+        )
         allowed = (
             f"{model.name} transcribes one file per call; give one per call, or use {many} for several"
             if model.max_files == 1
@@ -186,8 +189,16 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
         return _recognition(model, file_urls[0], hints, params.itn, context)
     if model.single_file_url:
         options = _asr_options(hints, params.itn)
-        body = {"model": model.wire_name(context.region), "input": {"file_url": file_urls[0]}, "parameters": options}
-        return Request(model=model, path=PATH, body=body)
+        tasks = [
+            Request(
+                model=model,
+                path=PATH,
+                body={"model": model.wire_name(context.region), "input": {"file_url": url}, "parameters": options},
+                source=audio,
+            )
+            for url, audio in zip(file_urls, params.audio, strict=True)
+        ]
+        return tasks[0] if len(tasks) == 1 else Request(model=model, path=PATH, body={}, parts=tuple(tasks))
     parameters: dict[str, Any] = {
         "diarization_enabled": params.diarization,
         "disfluency_removal_enabled": params.disfluency_removal,

@@ -386,7 +386,7 @@ class TranscriptionModel(ModelSpec):
     max_file_bytes: int = 2 * 1024**3
     diarization: bool = True  # tells speakers apart, removes disfluencies (file transcription)
     inverse_text_normalization: bool = False  # writes numbers and dates as digits on request (enable_itn)
-    max_files: int = 100
+    max_files: int = 100  # per task (a `single_file_url` model is sent one task per file, so it takes several)
     single_file_url: bool = False  # one `input.file_url` string per task (not `file_urls`), singular `output.result`
 
 

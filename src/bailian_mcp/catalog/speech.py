@@ -308,8 +308,8 @@ MODELS: tuple[ModelSpec, ...] = (
     TranscriptionModel(
         name="qwen3-asr-flash-filetrans",
         capability="speech_to_text",
-        summary="Qwen3-ASR flash for files: one long recording per call (up to 2 GB, 12 hours) as a task; 27 "
-        "languages (one hint), digits for numbers (itn).",
+        summary="Qwen3-ASR flash for files: long recordings (up to 2 GB, 12 hours each), one task per file (several "
+        "files make one job of several tasks); 27 languages (one hint), digits for numbers (itn).",
         price=UnknownPrice(),  # no price on the pages found
         rate=_WAN_RATE,
         regions=("cn-beijing", "ap-southeast-1"),

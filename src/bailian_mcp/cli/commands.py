@@ -217,7 +217,10 @@ def run_command(args: argparse.Namespace) -> int:
             from bailian_mcp.cli.progress import stderr_console
 
             stderr_console().print(f"Using the built-in DashScope emulator at {emulator.base_url}", markup=False)
-        return anyio.run(out.guarded, lambda: handler(args, out))
+        try:
+            return anyio.run(out.guarded, lambda: handler(args, out))
+        except* SystemExit as exits:  # e.g. rich's when stdout, a pipe, is closed early (`| head`): from a task group
+            raise exits.exceptions[0] from None
     except KeyboardInterrupt:
         print("bailian-mcp: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

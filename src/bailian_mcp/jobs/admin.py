@@ -199,6 +199,8 @@ async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> J
             done=True,
             message=f"The job already ended ({job.status}); there is nothing to cancel.",
         )
+    if job.part_count:
+        return await _cancel_parts(store, client, job)
     if job.task_id is None:
         raise BailianError(
             f"Job {job.job_id} is a single request already sent to DashScope (not a queued task), which DashScope "
@@ -226,4 +228,45 @@ async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> J
         status="CANCELED",
         done=True,
         message=f"Task {job.task_id} was cancelled before it ran; nothing was generated or charged.",
+    )
+
+
+CANCELLED_UNSENT = {"code": "Canceled", "message": "the job was cancelled before this part was sent"}
+
+
+async def _cancel_parts(store: JobStore, client: DashScopeClient, parent: Job) -> JobResult:
+    """Cancel each task of a job made of several while it is PENDING; the job ends CANCELED when they all are."""
+    recorded = {part.part: part for part in await store.parts(parent.job_id)}
+    results = []
+    for index, body in enumerate(parent.request["parts"]):
+        part = recorded.get(index)
+        if part is None:  # never recorded, so never sent: recorded now as never to be sent
+            part = await store.create(
+                capability=parent.capability,
+                model=parent.model,
+                base_url=parent.base_url,
+                params={},
+                request=body,
+                status="CANCELED",
+                parent_id=parent.job_id,
+                part=index,
+            )
+            await store.set_status(part.job_id, "CANCELED", error=CANCELLED_UNSENT)
+        results.append(await cancel_job(store, client, part.job_id))
+    cancelled = sum(result.status == "CANCELED" for result in results)
+    everything = cancelled == len(results)
+    if everything:
+        await store.set_status(parent.job_id, "CANCELED")
+    message = f"{cancelled} of {len(results)} tasks cancelled before they ran (nothing charged for them)."
+    if not everything:
+        message += " The others had started or ended; resume the job for their results."
+    return JobResult(
+        job_id=parent.job_id,
+        task_ids=[result.task_id for result in results if result.task_id],
+        capability=parent.capability,
+        model=parent.model,
+        status="CANCELED" if everything else "RUNNING",
+        done=everything,
+        message=message,
+        next_step=None if everything else "resume",
     )

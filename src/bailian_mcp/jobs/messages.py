@@ -8,6 +8,7 @@ from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.jobs.results import ErrorInfo, OutputFile
 
 REJECTED = "DashScope refused this job when it was sent; nothing was created or charged."
+NOT_SENT = "This request was not sent (see the error for why); nothing was created or charged."
 NO_ANSWER = (
     "This job's request got no answer this server could record (a lost connection, or a restart while it was in "
     "flight), so DashScope may or may not have done it; it was not re-sent."

@@ -62,6 +62,9 @@ class Cost(BaseModel):
 class JobResult(BaseModel):
     job_id: str = Field(description="This server's handle for the job: give it to resume the job.")
     task_id: str | None = Field(None, description="DashScope's task id (24 h); resuming takes it too.")
+    task_ids: list[str] = Field(
+        default_factory=list, description="The DashScope tasks of a job made of several (one per file), in order."
+    )
     capability: str
     model: str
     status: JobStatus

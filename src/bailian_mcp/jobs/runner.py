@@ -18,7 +18,7 @@ The runner speaks no face's language: its results and errors carry `next_step` a
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -26,19 +26,27 @@ from anyio.abc import TaskGroup
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
-from bailian_mcp.capabilities.base import BuildContext, Capability
+from bailian_mcp.capabilities.base import BuildContext, Capability, Request, parse_params
 from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
-from bailian_mcp.errors import ConfigurationError, InputError
+from bailian_mcp.errors import BailianError, ConfigurationError, InputError
 from bailian_mcp.jobs import admin, messages
 from bailian_mcp.jobs.exchanges import Exchanges
 from bailian_mcp.jobs.outputs import OutputFolder
+from bailian_mcp.jobs.parts import NOT_SENT, combine
 from bailian_mcp.jobs.results import ErrorInfo, JobResult, numbers
-from bailian_mcp.jobs.status import IN_FLIGHT, job_status
+from bailian_mcp.jobs.status import IN_FLIGHT, NOTHING_MADE, job_status
 from bailian_mcp.jobs.store import Job, JobStore
-from bailian_mcp.jobs.submission import for_the_record, submit_task, upload_inputs
+from bailian_mcp.jobs.submission import (
+    AlreadySentError,
+    SubmitUncertainError,
+    for_the_record,
+    record_send_failure,
+    submit_task,
+    upload_inputs,
+)
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
 
@@ -89,16 +97,28 @@ class Runner:
         request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
         self.check_ready()
         report = Progress(progress)
-        request = await upload_inputs(self.client, self.store, request, report)
+        parts = [await upload_inputs(self.client, self.store, part, report) for part in request.parts]
+        if not parts:
+            request = await upload_inputs(self.client, self.store, request, report)
         job = await self.store.create(
             capability=capability.name,
             model=request.model.name,
             base_url=self.client.base_url,
             params=for_the_record(params.model_dump(mode="json")),
-            request=for_the_record(request.body),
+            request={"parts": [for_the_record(part.body) for part in parts]} if parts else for_the_record(request.body),
             fingerprint=fingerprint,
-            status="SUBMITTING" if request.exchange is None else "RUNNING",
+            status="SUBMITTING" if request.exchange is None and not parts else "RUNNING",
         )
+        if parts:
+            return await self._follow_parts(
+                job,
+                capability,
+                parts,
+                wait_seconds=wait_seconds,
+                report=report,
+                warnings=list(request.warnings),
+                cancel_on_abort=True,
+            )
         if request.exchange is not None:
             return await self.exchanges.start(job, capability, request, wait_seconds, report, on_text)
         snapshot = await submit_task(self.client, self.store, job, request)
@@ -135,9 +155,18 @@ class Runner:
                 "pass the job_id or task_id a generation call returned",
             )
         capability = CAPABILITIES[job.capability]
-        report = Progress(progress)
+        return await self._continue(job, capability, wait_seconds=wait_seconds, report=Progress(progress))
+
+    async def _continue(
+        self, job: Job, capability: Capability, *, wait_seconds: float, report: Progress, cancel_on_abort: bool = False
+    ) -> JobResult:
+        """A recorded job taken up where it is: its stored result, or more waiting for it."""
         if job.result is not None:
             return await self._repair(job, capability, report)
+        if job.part_count:
+            return await self._follow_parts(
+                job, capability, None, wait_seconds=wait_seconds, report=report, warnings=[], cancel_on_abort=False
+            )
         exchange = self.exchanges.running(job.job_id)
         if exchange is not None:
             return await self.exchanges.wait(job, exchange, wait_seconds, report)
@@ -154,8 +183,99 @@ class Runner:
             report=report,
             warnings=[],
             poll_first=True,
-            cancel_on_abort=False,
+            cancel_on_abort=cancel_on_abort,
         )
+
+    # ------------------------------------------------------------------ a job made of several tasks
+
+    async def _follow_parts(
+        self,
+        parent: Job,
+        capability: Capability,
+        parts: Sequence[Request] | None,
+        *,
+        wait_seconds: float,
+        report: Progress,
+        warnings: list[str],
+        cancel_on_abort: bool,
+    ) -> JobResult:
+        """Send each part not sent yet (recording it first), then follow them all for up to `wait_seconds`, and
+        combine their results (saved as the job's once every part is done). `parts`: the uploaded requests, when
+        at hand; rebuilt from the job's parameters when a part has still to be sent after a restart."""
+        deadline = time.monotonic() + wait_seconds
+        recorded = {job.part: job for job in await self.store.parts(parent.job_id)}
+        children: list[Job] = []
+        refusal: errors.DashScopeError | None = None
+        for index in range(parent.part_count):
+            child = recorded.get(index)
+            if child is None or _never_sent(child):
+                if parts is None:
+                    parts = await self._rebuild_parts(parent, capability, report)
+                child, refused = await self._send_part(
+                    parent, index, parts[index], child, report=report, skip=refusal is not None
+                )
+                refusal = refusal or refused
+            children.append(child)
+        if refusal is not None and not any(child.task_id for child in children):
+            raise await record_send_failure(self.store, parent, refusal, creates_task=True)
+        results: dict[int, JobResult] = {}
+
+        async def follow(index: int, child: Job) -> None:
+            results[index] = await self._continue(
+                child,
+                capability,
+                wait_seconds=max(0.0, deadline - time.monotonic()),
+                report=report,
+                cancel_on_abort=cancel_on_abort,
+            )
+
+        async with anyio.create_task_group() as group:
+            for index, child in enumerate(children):
+                group.start_soon(follow, index, child)
+        result = combine(parent, [(child, results[index]) for index, child in enumerate(children)], warnings)
+        if result.done:
+            await self.store.save_result(parent.job_id, result.status, result.model_dump(mode="json"))
+        return result
+
+    async def _send_part(
+        self, parent: Job, index: int, part: Request, child: Job | None, *, report: Progress, skip: bool
+    ) -> tuple[Job, errors.DashScopeError | None]:
+        """Record a part (unless it is) and send it, or with `skip` record it as not sent: the part as recorded now,
+        and DashScope's refusal of it, if it refused."""
+        if child is None:
+            child = await self.store.create(
+                capability=parent.capability,
+                model=part.model.name,
+                base_url=self.client.base_url,
+                params={"source": part.source},
+                request=for_the_record(part.body),
+                parent_id=parent.job_id,
+                part=index,
+            )
+        refusal = None
+        if skip:
+            await self.store.set_status(child.job_id, "CANCELED", error=NOT_SENT)
+        else:
+            try:
+                snapshot = await submit_task(self.client, self.store, child, part)
+                await report(f"Submitted task {snapshot.task_id} for {part.source or f'part {index}'}.")
+            except errors.DashScopeError as exc:
+                refusal = exc
+            except (SubmitUncertainError, AlreadySentError):
+                pass  # recorded: followed like the others
+        return await self.store.get(child.job_id) or child, refusal
+
+    async def _rebuild_parts(self, parent: Job, capability: Capability, report: Progress) -> list[Request]:
+        """The parts of a recorded job made again from its parameters (their local files' uploads are cached)."""
+        self.check_ready()
+        params = parse_params(capability.params_model, parent.params)
+        request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
+        if len(request.parts) != parent.part_count:
+            raise BailianError(
+                f"Job {parent.job_id}'s parameters now make {len(request.parts)} parts, not {parent.part_count}; "
+                "its parts not yet sent cannot be sent."
+            )
+        return [await upload_inputs(self.client, self.store, part, report) for part in request.parts]
 
     async def _repair(self, job: Job, capability: Capability, report: Progress) -> JobResult:
         """A finished job's stored result, with any missing local file downloaded again."""
@@ -198,7 +318,7 @@ class Runner:
                 error={"code": "Interrupted", "message": "the server stopped while this request was in flight"},
             )
             job = await self.store.get(job.job_id) or job
-        rejected = status == "REJECTED"
+        message = {"REJECTED": messages.REJECTED, "CANCELED": messages.NOT_SENT}.get(status, messages.NO_ANSWER)
         return JobResult(
             job_id=job.job_id,
             task_id=job.task_id,
@@ -206,8 +326,8 @@ class Runner:
             model=job.model,
             status=job_status(status),
             done=True,
-            message=messages.REJECTED if rejected else messages.NO_ANSWER,
-            next_step=None if rejected or not creates_task(job) else "list_tasks",
+            message=message,
+            next_step=None if status in NOTHING_MADE or not creates_task(job) else "list_tasks",
             error=ErrorInfo(**job.error) if job.error else None,
         )
 
@@ -321,6 +441,11 @@ class Runner:
             )
         await self.store.save_result(job_id, result.status, result.model_dump(mode="json"))
         return result
+
+
+def _never_sent(job: Job) -> bool:
+    """Whether a recorded job's request was never sent (recorded, then the process stopped before sending)."""
+    return job.task_id is None and job.submitted_at is None and job.status == "SUBMITTING"
 
 
 def creates_task(job: Job) -> bool:

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 """
 
+# Columns added since the first schema, with their definitions: added to an older store when it is opened.
+_ADDED_COLUMNS = {
+    "parent_id": "TEXT",  # the job this one is a part of (one DashScope task of a job made of several)
+    "part": "INTEGER",  # its position among the parent's parts, from 0
+}
+
 
 @dataclass(frozen=True)
 class Job:
@@ -69,10 +75,17 @@ class Job:
     finished_at: float | None
     result: dict[str, Any] | None
     error: dict[str, Any] | None
+    parent_id: str | None = None
+    part: int | None = None
 
     @property
     def final(self) -> bool:
         return self.status in JOB_FINAL
+
+    @property
+    def part_count(self) -> int:
+        """How many DashScope tasks make this job when it is made of several (0: it is one request)."""
+        return len(self.request.get("parts") or ())
 
     @classmethod
     def _from_row(cls, row: sqlite3.Row) -> Job:
@@ -92,6 +105,8 @@ class Job:
             finished_at=row["finished_at"],
             result=json.loads(row["result_json"]) if row["result_json"] else None,
             error=json.loads(row["error_json"]) if row["error_json"] else None,
+            parent_id=row["parent_id"],
+            part=row["part"],
         )
 
 
@@ -134,6 +149,7 @@ class JobStore:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
         self._quick_lock = threading.Lock()
         self._quick = sqlite3.connect(str(path), timeout=0, check_same_thread=False, isolation_level=None)
         self._quick.execute("PRAGMA busy_timeout = 0")
@@ -141,33 +157,52 @@ class JobStore:
         self._quick.execute("PRAGMA wal_autocheckpoint = 0")
         self._quick_writes = 0
 
+    def _add_missing_columns(self) -> None:
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
+        self._db.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_id, part)")
+
     def close(self) -> None:
         with self._lock, self._quick_lock:
             self._quick.close()
             self._db.close()
 
-    def _try_quick(self, sql: str, args: tuple[Any, ...]) -> bool:
-        """Run a write on the quick connection if nothing has to be waited for; False if something had."""
+    def _try_quick(self, sql: str, args: tuple[Any, ...]) -> int | None:
+        """Run a write on the quick connection if nothing has to be waited for: the rows it changed, or None if
+        something had to be waited for."""
         if not self._quick_lock.acquire(blocking=False):
-            return False
+            return None
         try:
-            self._quick.execute(sql, args)
+            changed = self._quick.execute(sql, args).rowcount
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # or extended codes
                 raise
-            return False
+            return None
         finally:
             self._quick_lock.release()
         self._quick_writes += 1
-        return True
+        return changed
 
-    async def _write(self, sql: str, args: tuple[Any, ...]) -> None:
-        """A short write: done at once when the database is free, else on a worker thread that waits for it."""
-        if not self._try_quick(sql, args):
-            await self._arun(sql, args)
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        """A short write, done at once when the database is free, else on a worker thread that waits for it: the
+        number of rows it changed."""
+        changed = self._try_quick(sql, args)
+        if changed is None:
+            changed = await anyio.to_thread.run_sync(self._run_write, sql, args, limiter=self._worker)
         if self._quick_writes >= QUICK_WRITES_PER_CHECKPOINT:
             self._quick_writes = 0
             await self._arun("PRAGMA wal_checkpoint(PASSIVE)")
+        return changed
+
+    def _run_write(self, sql: str, args: tuple[Any, ...]) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -186,9 +221,12 @@ class JobStore:
         request: Mapping[str, Any],
         fingerprint: str | None = None,
         status: str = "SUBMITTING",
+        parent_id: str | None = None,
+        part: int | None = None,
     ) -> Job:
         """Record a job about to be sent: SUBMITTING (a task about to be created), or RUNNING (a direct exchange
-        about to start). One write; the Job is built from what was written."""
+        about to start, or the tasks of a job made of several); `parent_id` and `part` for one of those tasks.
+        One write; the Job is built from what was written."""
         job = Job(
             job_id=new_job_id(),
             capability=capability,
@@ -205,10 +243,12 @@ class JobStore:
             finished_at=None,
             result=None,
             error=None,
+            parent_id=parent_id,
+            part=part,
         )
         await self._write(
             "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json,"
-            " fingerprint, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, created_at, updated_at, parent_id, part) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 job.job_id,
                 capability,
@@ -220,6 +260,8 @@ class JobStore:
                 fingerprint,
                 now,
                 now,
+                parent_id,
+                part,
             ),
         )
         return job
@@ -261,10 +303,15 @@ class JobStore:
     async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
         await anyio.to_thread.run_sync(self._attach, job_id, task_id, status, limiter=self._worker)
 
-    async def mark_sending(self, job_id: str) -> None:
-        """Record when a job's submission goes out (before its reply, which may never come)."""
+    async def claim_sending(self, job_id: str) -> bool:
+        """Record that a job's submission goes out (before its reply, which may never come): False, and nothing
+        recorded, when it went out before (from this process or another), so that it is never sent twice."""
         now = time.time()
-        await self._write("UPDATE jobs SET submitted_at = ?, updated_at = ? WHERE job_id = ?", (now, now, job_id))
+        changed = await self._write(
+            "UPDATE jobs SET submitted_at = ?, updated_at = ? WHERE job_id = ? AND submitted_at IS NULL",
+            (now, now, job_id),
+        )
+        return changed == 1
 
     async def unanswered(self, *, since: float) -> list[Job]:
         """Jobs sent since `since` whose submission has no task on record: lost replies (SUBMIT_UNCERTAIN) and
@@ -301,6 +348,11 @@ class JobStore:
         rows = await self._arun("SELECT * FROM jobs WHERE task_id = ?", (task_id,))
         return Job._from_row(rows[0]) if rows else None
 
+    async def parts(self, parent_id: str) -> list[Job]:
+        """The recorded tasks of a job made of several, in order (a part not yet recorded is missing)."""
+        rows = await self._arun("SELECT * FROM jobs WHERE parent_id = ? ORDER BY part", (parent_id,))
+        return [Job._from_row(row) for row in rows]
+
     async def find_by_fingerprint(self, fingerprint: str) -> Job | None:
         """The newest job carrying `fingerprint`."""
         rows = await self._arun(
@@ -320,7 +372,8 @@ class JobStore:
         since: float | None = None,
         limit: int = 50,
     ) -> list[Job]:
-        clauses: list[str] = []
+        """Jobs newest first; the tasks of a job made of several are not listed apart from it."""
+        clauses: list[str] = ["parent_id IS NULL"]
         args: list[Any] = []
         if status:
             clauses.append("status = ?")
@@ -331,7 +384,7 @@ class JobStore:
         if since is not None:
             clauses.append("created_at >= ?")
             args.append(since)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where = f"WHERE {' AND '.join(clauses)}"
         rows = await self._arun(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [Job._from_row(r) for r in rows]
 

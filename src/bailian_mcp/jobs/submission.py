@@ -67,15 +67,22 @@ async def upload_inputs(
     return request.with_body(body, headers)
 
 
+class AlreadySentError(BailianError):
+    """The job's request went out before (from another process, or before a restart): it is never sent twice."""
+
+
 async def submit_task(client: DashScopeClient, store: JobStore, job: Job, request: Request) -> TaskSnapshot:
     """POST the task and record its id. Once the POST is on its way, a cancellation waits for the reply, so the task
     id is always recorded (and the task can then be cancelled or collected)."""
     try:
         await client.pace(request.model.rate_bucket)
         with anyio.CancelScope(shield=True):
-            await store.mark_sending(job.job_id)
+            if not await store.claim_sending(job.job_id):
+                raise AlreadySentError(f"Job {job.job_id} was sent already; it is not sent again.", next_step="resume")
             snapshot = await client.submit(request.path, request.body, headers=request.headers)
             await store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
+    except AlreadySentError:
+        raise
     except BaseException as exc:
         replacement = await record_send_failure(store, job, exc, creates_task=True)
         if replacement is exc:

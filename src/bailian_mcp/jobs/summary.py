@@ -12,7 +12,12 @@ def summary(result: JobResult) -> str:
     for output in result.outputs:
         lines.append("- " + describe_output(output))
     lines.extend(f"Warning: {w}" for w in result.warnings)
-    lines.append(f"job_id={result.job_id} task_id={result.task_id}")
+    handles = f"job_id={result.job_id}"
+    if result.task_id:
+        handles += f" task_id={result.task_id}"
+    if result.task_ids:
+        handles += f" task_ids={','.join(result.task_ids)}"
+    lines.append(handles)
     return "\n".join(lines)
 
 
