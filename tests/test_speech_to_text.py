@@ -586,6 +586,15 @@ def test_qwen3_filetrans_sends_one_file_url_string_with_its_options() -> None:
     assert rejection(audio=[SAMPLE], model="qwen3-asr-flash-filetrans", diarization=True).param == "diarization"
 
 
+def test_qwen_audio_filetrans_sends_one_url_in_file_urls_per_task() -> None:
+    params = SpeechToTextParams(audio=[SAMPLE, OTHER], model="qwen-audio-3.1-asr-flash-filetrans", diarization=True)
+    several = build(params, BEIJING)
+    assert [part.body["input"] for part in several.parts] == [{"file_urls": [SAMPLE]}, {"file_urls": [OTHER]}]
+    assert several.parts[0].body["parameters"]["diarization_enabled"] is True
+    single = build(SpeechToTextParams(audio=[SAMPLE], model="qwen-audio-3.1-asr-flash-filetrans"), BEIJING)
+    assert not single.parts and single.body["input"] == {"file_urls": [SAMPLE]}
+
+
 def test_a_one_file_task_answers_with_a_singular_result() -> None:
     url = "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/x.json?Expires=1900000000"
     body = {

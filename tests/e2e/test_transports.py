@@ -103,3 +103,40 @@ async def test_streamable_http(http_server: str) -> None:
 async def test_sse(http_server: str) -> None:
     async with Client(sse_client(f"{http_server}/sse")) as client:
         await generate_one_image(client)
+
+
+async def test_stdio_speech_lineup_against_an_external_dashscope(tmp_path: Path, emulator: RunningEmulator) -> None:
+    """Every new voice model speaks with its default voice and every new recognizer reads it back, over stdio; two
+    files on the one-file recognizer are two tasks of one job."""
+    params = StdioServerParameters(
+        command=ENTRY_POINT,
+        env=isolated_env(tmp_path, DASHSCOPE_API_KEY="sk-test", DASHSCOPE_BASE_URL=emulator.base_url),
+    )
+    voices = [
+        "cosyvoice-v3-flash",
+        "cosyvoice-v3-plus",
+        "cosyvoice-v2",
+        "qwen-audio-3.1-tts-flash",
+        "qwen3-tts-flash",
+        "qwen-tts",
+    ]
+    async with Client(params) as client:
+        spoken = []
+        for n, model in enumerate(voices):
+            result = await client.call_tool(
+                "text_to_speech", {"text": f"欢迎使用阿里云，第{n + 1}次。", "model": model}
+            )
+            assert not result.is_error and result.structured_content is not None, (model, result.content)
+            (audio,) = result.structured_content["outputs"]
+            assert Path(audio["path"]).stat().st_size > 44 and audio["duration_seconds"] > 0, model
+            spoken.append(audio["path"])
+        for model in ["fun-asr", "paraformer-v2", "qwen3-asr-flash", "qwen-audio-3.1-asr-flash-filetrans"]:
+            result = await client.call_tool("speech_to_text", {"audio": spoken[:1], "model": model})
+            assert result.structured_content is not None and result.structured_content["text"], (model, result.content)
+        several = []
+        for model in ["qwen3-asr-flash-filetrans", "qwen-audio-3.1-asr-flash-filetrans"]:
+            arguments = {"audio": spoken[:3], "model": model, "wait_seconds": 60}
+            several.append((await client.call_tool("speech_to_text", arguments)).structured_content)
+    for data in several:
+        assert data is not None and data["status"] == "SUCCEEDED" and len(data["task_ids"]) == 3
+        assert [o["source"] for o in data["outputs"]] == spoken[:3] and all(o["text"] for o in data["outputs"])

@@ -4,8 +4,8 @@ One task transcribes up to 100 recordings. Each file is a subtask of its own: th
 succeed while some files fail, so every file comes back as its own output (a transcript, or
 the error that replaced it). The service answers with a URL per file pointing at a JSON
 transcript; the runner downloads those, and `finish` reads the text and timed sentences out
-of them. A model that takes one file per task (`single_file_url`) is given several files as one
-job of several tasks, one per file (`Request.parts`), whose transcripts come back the same way.
+of them. A model that takes one file per task is given several files as one job of several tasks,
+one per file (`Request.parts`), whose transcripts come back the same way.
 """
 
 from __future__ import annotations
@@ -116,9 +116,9 @@ def _file_urls(audio: list[str], model: TranscriptionModel, context: BuildContex
     """Each input checked and turned into what the request carries (a URL, or a local file to upload)."""
     if not audio:
         raise InputError("audio", audio, "give at least one recording (an http(s) URL, oss:// URL or local path)")
-    if len(audio) > model.max_files and not model.single_file_url:  # those: one task per file, in one job
+    if len(audio) > model.max_files and not model.one_task_per_file:
         many = models_where(
-            NAME, lambda m: isinstance(m, TranscriptionModel) and (m.max_files > 1 or m.single_file_url)
+            NAME, lambda m: isinstance(m, TranscriptionModel) and (m.max_files > 1 or m.one_task_per_file)
         )
         allowed = (
             f"{model.name} transcribes one file per call; give one per call, or use {many} for several"
@@ -187,28 +187,36 @@ def build(params: SpeechToTextParams, context: BuildContext) -> Request:
     file_urls = _file_urls(params.audio, model, context)
     if model.endpoint == MULTIMODAL_GENERATION:
         return _recognition(model, file_urls[0], hints, params.itn, context)
+    parameters: dict[str, Any]
     if model.single_file_url:
-        options = _asr_options(hints, params.itn)
-        tasks = [
-            Request(
-                model=model,
-                path=PATH,
-                body={"model": model.wire_name(context.region), "input": {"file_url": url}, "parameters": options},
-                source=audio,
-            )
-            for url, audio in zip(file_urls, params.audio, strict=True)
-        ]
-        return tasks[0] if len(tasks) == 1 else Request(model=model, path=PATH, body={}, parts=tuple(tasks))
-    parameters: dict[str, Any] = {
-        "diarization_enabled": params.diarization,
-        "disfluency_removal_enabled": params.disfluency_removal,
-    }
-    if params.speaker_count is not None:
-        parameters["speaker_count"] = params.speaker_count
-    if hints:
-        parameters["language_hints"] = hints
-    body = {"model": model.wire_name(context.region), "input": {"file_urls": file_urls}, "parameters": parameters}
-    return Request(model=model, path=PATH, body=body)
+        parameters = _asr_options(hints, params.itn)
+    else:
+        parameters = {
+            "diarization_enabled": params.diarization,
+            "disfluency_removal_enabled": params.disfluency_removal,
+        }
+        if params.speaker_count is not None:
+            parameters["speaker_count"] = params.speaker_count
+        if hints:
+            parameters["language_hints"] = hints
+    wire_name = model.wire_name(context.region)
+    if not model.one_task_per_file:
+        body = {"model": wire_name, "input": {"file_urls": file_urls}, "parameters": parameters}
+        return Request(model=model, path=PATH, body=body)
+    tasks = [
+        Request(
+            model=model,
+            path=PATH,
+            body={
+                "model": wire_name,
+                "input": {"file_url": url} if model.single_file_url else {"file_urls": [url]},
+                "parameters": parameters,
+            },
+            source=audio,
+        )
+        for url, audio in zip(file_urls, params.audio, strict=True)
+    ]
+    return tasks[0] if len(tasks) == 1 else Request(model=model, path=PATH, body={}, parts=tuple(tasks))
 
 
 def _asr_options(hints: list[str], itn: bool | None) -> dict[str, Any]:

@@ -386,8 +386,13 @@ class TranscriptionModel(ModelSpec):
     max_file_bytes: int = 2 * 1024**3
     diarization: bool = True  # tells speakers apart, removes disfluencies (file transcription)
     inverse_text_normalization: bool = False  # writes numbers and dates as digits on request (enable_itn)
-    max_files: int = 100  # per task (a `single_file_url` model is sent one task per file, so it takes several)
+    max_files: int = 100  # per task
     single_file_url: bool = False  # one `input.file_url` string per task (not `file_urls`), singular `output.result`
+
+    @property
+    def one_task_per_file(self) -> bool:
+        """Whether several files are sent as one task each (a task model that takes one file per task)."""
+        return self.endpoint.asynchronous and self.max_files == 1
 
 
 _WAN_RATE = RateLimit(submit_rps=2, concurrency=2)

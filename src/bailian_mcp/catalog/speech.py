@@ -306,6 +306,21 @@ MODELS: tuple[ModelSpec, ...] = (
         typical_seconds=3,
     ),
     TranscriptionModel(
+        name="qwen-audio-3.1-asr-flash-filetrans",
+        capability="speech_to_text",
+        summary="Qwen-Audio 3.1 flash for files (the SDK v2's default recognizer): long recordings (up to 2 GB, 12 "
+        "hours each), one task per file (several files make one job of several tasks); speakers told apart.",
+        # Its pages price it per token and per region ($0.113/$0.382 per M tokens in Beijing, $0.15/$0.47 in
+        # Singapore) but show no reply with its usage, so no cost is computed rather than a guessed one.
+        price=UnknownPrice(),
+        rate=_WAN_RATE,
+        regions=("cn-beijing", "ap-southeast-1"),
+        supports_language_hints=True,
+        languages=_FUN_ASR_LANGUAGES,
+        max_files=1,
+        typical_seconds=5,
+    ),
+    TranscriptionModel(
         name="qwen3-asr-flash-filetrans",
         capability="speech_to_text",
         summary="Qwen3-ASR flash for files: long recordings (up to 2 GB, 12 hours each), one task per file (several "

@@ -72,15 +72,15 @@ def combine(parent: Job, parts: Sequence[tuple[Job, JobResult]], warnings: Seque
 
 
 def _outputs(parts: Sequence[tuple[Job, JobResult]]) -> list[OutputFile]:
-    """Every part's outputs in order, numbered anew, each naming its input; a part that made nothing, as an output
-    that carries its error (of the kind the others are)."""
+    """Every part's outputs in order, numbered anew, each naming its input as given (a local path rather than its
+    upload's URL); a part that made nothing, as an output that carries its error (of the kind the others are)."""
     kind = next(output.kind for _, result in parts for output in result.outputs)
     outputs: list[OutputFile] = []
     for part, result in parts:
         source = part.params.get("source")
         made = result.outputs if result.status == "SUCCEEDED" else []
         for output in made:
-            outputs.append(output.model_copy(update={"index": len(outputs), "source": output.source or source}))
+            outputs.append(output.model_copy(update={"index": len(outputs), "source": source or output.source}))
         if not made:
             code = "NoOutput" if result.status == "SUCCEEDED" else result.status
             error = result.error or ErrorInfo(code=code, message=result.message)
