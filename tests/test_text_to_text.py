@@ -20,7 +20,7 @@ from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.errors import InputError
 from bailian_mcp.jobs.services import Services, open_services
-from bailian_mcp.server.tools import ClientFriendlySchema
+from bailian_mcp.server.schemas import ClientFriendlySchema
 from tests.support.recordings import RECORDINGS
 
 BASE = "https://dashscope.test/api/v1"

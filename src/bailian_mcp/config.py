@@ -103,6 +103,12 @@ class Settings(BaseModel):
     wait_seconds: int = Field(50, ge=0, le=600, validation_alias="BAILIAN_WAIT_SECONDS")
     preview_max_bytes: int = Field(512 * 1024, ge=0, le=900 * 1024, validation_alias="BAILIAN_PREVIEW_BYTES")
     preview_max_side: int = Field(512, ge=64, le=2048, validation_alias="BAILIAN_PREVIEW_SIDE")
+    inline_audio: bool = Field(
+        False,
+        validation_alias="BAILIAN_INLINE_AUDIO",
+        description="Send short audio results inline too (within BAILIAN_PREVIEW_BYTES); off, audio is a saved file, "
+        "a resource link and a URL (agent frameworks turn inline audio into text or refuse it).",
+    )
     download_max_bytes: int = Field(500 * 1024 * 1024, ge=1, validation_alias="BAILIAN_DOWNLOAD_MAX_BYTES")
     image_submit_rps: float | None = Field(None, ge=0, validation_alias="BAILIAN_IMAGE_RPS")
     http_timeout: float = Field(60.0, gt=0, validation_alias="BAILIAN_HTTP_TIMEOUT")

@@ -10,6 +10,7 @@ from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
 from bailian_mcp.capabilities.fields import (
     FileInput,
+    Lean,
     Seed,
     largest,
     list_from_text,
@@ -60,6 +61,7 @@ class EditImageParams(Params):
             + ".",
         ),
         FileInput(),
+        Lean("Image(s) to edit: URL, data URI or local path."),
     ]
     prompt: Annotated[
         str,
@@ -71,10 +73,11 @@ class EditImageParams(Params):
             + " characters): e.g. 'replace the text on the sign with "
             "\u201c开业大吉\u201d', 'remove the person on the left', 'make it a watercolour'.",
         ),
+        Lean("The edit instruction."),
     ]
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     negative_prompt: Annotated[str, Field(max_length=500, description="What to avoid, up to 500 characters.")] = ""
-    watermark: Annotated[bool, Field(description="Add the 'Qwen-Image' watermark.")] = False
+    watermark: Annotated[bool, Field(description="Add the 'Qwen-Image' watermark."), Lean("")] = False
     n: Annotated[
         int,
         Field(
@@ -82,6 +85,7 @@ class EditImageParams(Params):
             le=largest(NAME, lambda m: _edit_model(m).n_max),
             description="Number of results, at most " + per_model(NAME, lambda m: _edit_model(m).n_max) + ".",
         ),
+        Lean("How many results."),
     ] = 1
     size: Annotated[
         str | None,
@@ -90,9 +94,12 @@ class EditImageParams(Params):
             + per_model(NAME, _sizes)
             + ". Default: about the model's standard pixel count in the last input image's aspect ratio."
         ),
+        Lean("Output W*H."),
     ] = None
     prompt_extend: Annotated[
-        bool | None, Field(description=f"{SIZED_MODELS} only: let the service refine the instruction.")
+        bool | None,
+        Field(description=f"{SIZED_MODELS} only: let the service refine the instruction."),
+        Lean("Let the service refine the instruction."),
     ] = None
     seed: Seed = None
 
@@ -170,9 +177,8 @@ EDIT_IMAGE = Capability(
     name=NAME,
     title="Edit image (Qwen)",
     summary=(
-        "Edit an image by instruction with Qwen-Image-Edit: change text in the picture, add/remove objects, "
-        "pose, background, style. 1 image (up to 3 with qwen-image-edit-plus) as URL, data URI or local path."
-        " Costs per image."
+        "Edit images by instruction (Qwen-Image-Edit, Wan): text in the picture, objects, pose, background, style; "
+        "several input images on some models. Costs per image."
     ),
     description=(
         "Edit an image with an instruction using Qwen-Image-Edit: change or add text in the picture (Chinese or "

@@ -23,6 +23,32 @@ from bailian_mcp.catalog import ModelSpec
 
 SEED_MAX = 2**31 - 1  # the documented range of every seed here (the native protocol would take more)
 
+
+class FileInput:
+    """Marks a parameter whose values may name local files (`Annotated[str, Field(...), FileInput()]`): the CLI and
+    batch files resolve relative paths of such values against where they were written (`absolute_paths`)."""
+
+    def __repr__(self) -> str:
+        return "FileInput()"
+
+
+@dataclass(frozen=True)
+class Lean:
+    """What a tool's input schema says of a parameter, where its `description` (the full help: the help resource,
+    `--help`) is long: a few words, or nothing where its name, type and bounds say it all. The details per model
+    stay in the full help and `list_models`, out of the tool list every request carries."""
+
+    text: str
+
+
+def lean_description(info: FieldInfo) -> str | None:
+    """The description a tool's input schema gives a parameter: its Lean text (None if empty), else its own."""
+    for marker in info.metadata:
+        if isinstance(marker, Lean):
+            return marker.text or None
+    return info.description
+
+
 Seed = Annotated[
     int | None,
     Field(
@@ -31,15 +57,8 @@ Seed = Annotated[
         description=f"Random seed 0-{SEED_MAX}: the same seed and parameters give much the same result. "
         "Leave out for a random one.",
     ),
+    Lean(""),
 ]
-
-
-class FileInput:
-    """Marks a parameter whose values may name local files (`Annotated[str, Field(...), FileInput()]`): the CLI and
-    batch files resolve relative paths of such values against where they were written (`absolute_paths`)."""
-
-    def __repr__(self) -> str:
-        return "FileInput()"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
-from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field, per_model
+from bailian_mcp.capabilities.fields import FileInput, Lean, Seed, largest, model_field, per_model
 from bailian_mcp.capabilities.images import long_prompt_warnings
 from bailian_mcp.capabilities.videos import (
     check_duration,
@@ -47,6 +47,7 @@ class ImageToVideoParams(Params):
             "file (uploaded for you). JPG/PNG/BMP/WEBP. The clip takes its aspect ratio.",
         ),
         FileInput(),
+        Lean("First frame: URL, data URI or local path."),
     ]
     prompt: Annotated[
         str,
@@ -56,12 +57,14 @@ class ImageToVideoParams(Params):
             + per_model(NAME, lambda m: video_model(m).prompt_max)
             + " characters.",
         ),
+        Lean("What happens in the clip."),
     ] = ""
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     last_frame: Annotated[
         str | None,
         Field(description=f"{KEYFRAME_MODELS} only: the last frame, for a clip from the first to it."),
         FileInput(),
+        Lean("Last frame (keyframe models)."),
     ] = None
     audio: Annotated[
         str | None,
@@ -70,6 +73,7 @@ class ImageToVideoParams(Params):
             "file) for the clip to follow (speech, music); without it these models make their own sound."
         ),
         FileInput(),
+        Lean("Audio track: URL or local file."),
     ] = None
     resolution: Annotated[
         str | None,
@@ -80,12 +84,15 @@ class ImageToVideoParams(Params):
             + per_model(NAME, lambda m: video_model(m).default_resolution)
             + ".",
         ),
+        Lean("480P, 720P or 1080P."),
     ] = None
-    duration: Annotated[int, duration_field(NAME)] = 5
-    multi_shot: Annotated[bool | None, multi_shot_field(NAME)] = None
-    negative_prompt: Annotated[str, Field(max_length=500, description="What to keep out, up to 500 characters.")] = ""
-    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt.")] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
+    duration: Annotated[int, duration_field(NAME), Lean("Seconds of video.")] = 5
+    multi_shot: Annotated[bool | None, multi_shot_field(NAME), Lean("Several shots.")] = None
+    negative_prompt: Annotated[
+        str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
+    ] = ""
+    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")] = True
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
     seed: Seed = None
 
 
@@ -124,8 +131,8 @@ IMAGE_TO_VIDEO = Capability(
     name=NAME,
     title="Image to video",
     summary=(
-        "Animate an image into an MP4 clip (Wanxiang 2.1-2.7): a first frame and a prompt; a last frame on keyframe "
-        "models; a driving audio track and up to 15 s on the newest. Takes minutes. Costs per second of video."
+        "Animate an image into an MP4 clip (Wanxiang 2.1-2.7): first frame, prompt, a last frame on keyframe models, "
+        "an audio track on the newest. Takes minutes. Costs per second."
     ),
     description=(
         "Turn an image into a video clip (MP4, 30 fps) with Wanxiang: the image is the first frame and the clip "

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
-from bailian_mcp.capabilities.fields import FileInput, Seed, largest, list_from_text, model_field, per_model
+from bailian_mcp.capabilities.fields import FileInput, Lean, Seed, largest, list_from_text, model_field, per_model
 from bailian_mcp.capabilities.images import prompt_text
 from bailian_mcp.capabilities.videos import (
     CLIP_SUFFIXES,
@@ -56,6 +56,7 @@ class ReferenceToVideoParams(Params):
             + ".",
         ),
         FileInput(),
+        Lean("Images or clips: URLs or local paths."),
     ]
     prompt: Annotated[
         str,
@@ -67,22 +68,28 @@ class ReferenceToVideoParams(Params):
             + per_model(NAME, lambda m: video_model(m).prompt_max)
             + " characters.",
         ),
+        Lean("What happens, naming the references in order."),
     ]
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     resolution: Annotated[
         str | None,
         Field(
             description="Frame size, as W*H or a tier (720P, 1080P, with ratio): " + per_model(NAME, frames_text) + "."
         ),
+        Lean("W*H or a tier (720P, 1080P)."),
     ] = None
     ratio: Annotated[
-        str | None, Field(description="Aspect ratio with a tier resolution: 16:9 (default), 9:16, 1:1, 4:3, 3:4.")
+        str | None,
+        Field(description="Aspect ratio with a tier resolution: 16:9 (default), 9:16, 1:1, 4:3, 3:4."),
+        Lean("With a tier: 16:9, 9:16, 1:1, 4:3 or 3:4."),
     ] = None
-    duration: Annotated[int, duration_field(NAME)] = 5
-    multi_shot: Annotated[bool | None, multi_shot_field(NAME)] = None
-    negative_prompt: Annotated[str, Field(max_length=500, description="What to keep out, up to 500 characters.")] = ""
-    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt.")] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
+    duration: Annotated[int, duration_field(NAME), Lean("Seconds of video.")] = 5
+    multi_shot: Annotated[bool | None, multi_shot_field(NAME), Lean("Several shots.")] = None
+    negative_prompt: Annotated[
+        str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
+    ] = ""
+    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")] = True
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
     seed: Seed = None
 
     _references_as_list = field_validator("references", mode="before")(
@@ -154,8 +161,8 @@ REFERENCE_TO_VIDEO = Capability(
     name=NAME,
     title="Reference to video",
     summary=(
-        "Make an MP4 clip starring 1-5 references (images or clips of characters or objects) from a prompt "
-        "(Wanxiang 2.6/2.7). Takes minutes. Costs per second of video."
+        "An MP4 clip starring 1-5 references (images or clips of characters or objects) from a prompt (Wanxiang "
+        "2.6/2.7). Takes minutes. Costs per second."
     ),
     description=(
         "Make a video clip (MP4) in which the characters or objects of 1-5 references appear and act as the "

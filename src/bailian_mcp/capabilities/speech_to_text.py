@@ -20,6 +20,7 @@ from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeCont
 from bailian_mcp.capabilities.fields import (
     CommandAlias,
     FileInput,
+    Lean,
     largest,
     list_from_text,
     model_field,
@@ -68,8 +69,9 @@ class SpeechToTextParams(Params):
             examples=[["https://example.com/meeting.mp3"], ["/home/me/recordings/interview.wav"]],
         ),
         FileInput(),
+        Lean("Recordings: URLs or local paths."),
     ]
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     language_hints: Annotated[
         list[str] | None,
         Field(
@@ -80,10 +82,12 @@ class SpeechToTextParams(Params):
             json_schema_extra={"items": {"type": "string", "enum": list(LANGUAGES)}},
         ),
         CommandAlias("language"),
+        Lean("Language codes, e.g. zh, en."),
     ] = None
     diarization: Annotated[
         bool,
         Field(description="Tell speakers apart: each sentence gets a speaker_id (mono recordings only)."),
+        Lean("Tell speakers apart."),
     ] = False
     speaker_count: Annotated[
         int | None,
@@ -93,11 +97,15 @@ class SpeechToTextParams(Params):
             description="With diarization: how many speakers there are (2-100), if known. Leave out to let the "
             "service decide.",
         ),
+        Lean("With diarization."),
     ] = None
-    disfluency_removal: Annotated[bool, Field(description="Drop filler words (um, uh, 嗯, 啊) from the text.")] = False
+    disfluency_removal: Annotated[
+        bool, Field(description="Drop filler words (um, uh, 嗯, 啊) from the text."), Lean("Drop filler words.")
+    ] = False
     itn: Annotated[
         bool | None,
         Field(description=f"{ITN_MODELS} only: write numbers, dates and amounts as digits (Chinese and English)."),
+        Lean("Numbers as digits."),
     ] = None
 
     _audio_as_list = field_validator("audio", mode="before")(
@@ -376,8 +384,8 @@ SPEECH_TO_TEXT = Capability(
     name=NAME,
     title="Speech to text",
     summary=(
-        "Transcribe 1-100 recordings (URLs or local files) with Fun-ASR, Paraformer or Qwen3-ASR: each file's text "
-        "and timed sentences; a failing file is reported alone. Costs per second of audio."
+        "Transcribe 1-100 recordings (URLs or local files; Fun-ASR, Paraformer, Qwen-ASR): text and timed sentences "
+        "per file. Costs per second of audio."
     ),
     description=(
         "Transcribe recordings (speech in audio or video files) to text with Alibaba Bailian's recognizers. "

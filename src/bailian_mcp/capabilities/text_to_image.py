@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
-from bailian_mcp.capabilities.fields import Seed, largest, model_field, models_where, per_model
+from bailian_mcp.capabilities.fields import Lean, Seed, largest, model_field, models_where, per_model
 from bailian_mcp.capabilities.images import (
     call_for_images,
     check_size,
@@ -47,14 +47,16 @@ class TextToImageParams(Params):
             description="What to draw (Chinese or English). Describe subject, style, lighting and composition. "
             "Each model reads at most " + per_model(NAME, lambda m: _image_model(m).prompt_max) + " characters.",
         ),
+        Lean("What to draw."),
     ]
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     negative_prompt: Annotated[
         str, Field(max_length=500, description="What to keep out of the picture, up to 500 characters.")
     ] = ""
     size: Annotated[
         str | None,
         Field(description="Output size W*H: " + per_model(NAME, _sizes) + ".", examples=["1024*1024", "1440*810"]),
+        Lean("W*H, e.g. 1024*1024."),
     ] = None
     n: Annotated[
         int,
@@ -63,11 +65,14 @@ class TextToImageParams(Params):
             le=largest(NAME, lambda m: _image_model(m).n_max),
             description="How many images, at most " + per_model(NAME, lambda m: _image_model(m).n_max) + ".",
         ),
+        Lean("How many images."),
     ] = 1
     prompt_extend: Annotated[
-        bool, Field(description="Let the service rewrite the prompt for better results (adds a few seconds).")
+        bool,
+        Field(description="Let the service rewrite the prompt for better results (adds a few seconds)."),
+        Lean("Let the service rewrite the prompt."),
     ] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark in the corner.")] = False
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark in the corner."), Lean("")] = False
     seed: Seed = None
 
 
@@ -110,8 +115,8 @@ TEXT_TO_IMAGE = Capability(
     name=NAME,
     title="Text to image",
     summary=(
-        "Generate images from a text prompt (Wanxiang wan2.2/wanx2.1/wanx2.0, or qwen-image for text inside "
-        "the picture). Returns saved files, a preview and URLs. Costs per image."
+        "Images from a text prompt (Wanxiang; qwen-image for text inside the picture): saved files, a preview and "
+        "URLs. Costs per image."
     ),
     description=(
         "Generate images from a text prompt with Alibaba Bailian (Wanxiang wan2.2/wanx2.1/wanx2.0 or Qwen-Image): "

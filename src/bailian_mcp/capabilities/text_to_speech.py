@@ -27,7 +27,7 @@ from bailian_mcp.capabilities.base import (
     Params,
     Request,
 )
-from bailian_mcp.capabilities.fields import models_where
+from bailian_mcp.capabilities.fields import Lean, models_where
 from bailian_mcp.capabilities.sentences import split_text
 from bailian_mcp.capabilities.speech_pieces import in_pieces
 from bailian_mcp.catalog import HTTP_SPEECH_SYNTHESIS, ModelSpec, SpeechModel, VoiceModel
@@ -89,6 +89,7 @@ class TextToSpeechParams(Params):
             description=f"The text to speak, up to {TEXT_MAX} characters, in the voice's language (Chinese voices "
             "also read English words and digits). Billed per character.",
         ),
+        Lean("The text to speak."),
     ]
     model: Annotated[
         str,
@@ -98,6 +99,7 @@ class TextToSpeechParams(Params):
             f"{_speech_models()}",
             json_schema_extra={"enum": MODEL_NAMES},
         ),
+        Lean(""),
     ] = catalog.default_model(NAME)
     voice: Annotated[
         str | None,
@@ -106,16 +108,19 @@ class TextToSpeechParams(Params):
             + "; ".join(f"{m.name}: {', '.join(v.name for v in m.voices[:4])}…" for m in SPEECH_MODELS)
             + ". Leave out for the model's default. Sambert voices are models: choose one with model."
         ),
+        Lean("The voice (list_models lists each model's)."),
     ] = None
     language_type: Annotated[
         str | None,
         Field(
             description=f"{LANGUAGE_MODELS} only: the text's language (Auto, Chinese, English, …) for a better read."
         ),
+        Lean("qwen3-tts-flash: the text's language."),
     ] = None
     format: Annotated[
         Literal["wav", "mp3", "pcm"],
         Field(description="Audio file format: wav (default, plays anywhere), mp3 (smaller), pcm (raw 16-bit mono)."),
+        Lean(""),
     ] = "wav"
     sample_rate: Annotated[
         int | None,
@@ -125,10 +130,13 @@ class TextToSpeechParams(Params):
             "voice's default "
             f"({', '.join(map(str, DEFAULT_SAMPLE_RATES))}).",
         ),
+        Lean(""),
     ] = None
-    rate: Annotated[float, Field(ge=0.5, le=2.0, description="Speaking speed, 0.5 (half) to 2.0 (double).")] = 1.0
-    pitch: Annotated[float, Field(ge=0.5, le=2.0, description="Pitch, 0.5 (lower) to 2.0 (higher).")] = 1.0
-    volume: Annotated[int, Field(ge=0, le=100, description="Loudness, 0 to 100.")] = 50
+    rate: Annotated[
+        float, Field(ge=0.5, le=2.0, description="Speaking speed, 0.5 (half) to 2.0 (double)."), Lean("Speed.")
+    ] = 1.0
+    pitch: Annotated[float, Field(ge=0.5, le=2.0, description="Pitch, 0.5 (lower) to 2.0 (higher)."), Lean("")] = 1.0
+    volume: Annotated[int, Field(ge=0, le=100, description="Loudness, 0 to 100."), Lean("")] = 50
 
 
 def build(params: TextToSpeechParams, context: BuildContext) -> Request:
@@ -347,8 +355,8 @@ TEXT_TO_SPEECH = Capability(
     name=NAME,
     title="Text to speech",
     summary=(
-        "Read text aloud and save WAV/MP3/PCM audio: Sambert voices (the brief's), or CosyVoice and Qwen-TTS "
-        "with voices of their own (voice). Costs per character."
+        "Read text aloud into WAV/MP3/PCM: Sambert voices, or CosyVoice and Qwen-TTS with their own voices. Costs "
+        "per character."
     ),
     description=(
         "Read text aloud with Alibaba Bailian's Sambert voices and save the audio file (wav, mp3 or pcm). "

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, ExchangeContext, Outcome, Params, Request
-from bailian_mcp.capabilities.fields import SEED_MAX, list_from_text, model_field, per_model
+from bailian_mcp.capabilities.fields import SEED_MAX, Lean, list_from_text, model_field, per_model
 from bailian_mcp.catalog import TEXT_GENERATION, ModelSpec, TextModel
 from bailian_mcp.dashscope import errors
 from bailian_mcp.errors import InputError
@@ -83,8 +83,9 @@ class TextToTextParams(Params):
             description=f"The user's message: the question, instruction or text to work on (up to {TEXT_MAX} "
             "characters).",
         ),
+        Lean("The user message."),
     ]
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     system: Annotated[
         str | None,
         Field(
@@ -92,6 +93,7 @@ class TextToTextParams(Params):
             description="System prompt: the role, tone and rules the model follows (e.g. 'You are a concise "
             "technical writer. Answer in English.').",
         ),
+        Lean("System prompt."),
     ] = None
     messages: Annotated[
         list[ChatMessage] | None,
@@ -100,6 +102,7 @@ class TextToTextParams(Params):
             description="Earlier turns of the conversation, oldest first, to continue it: a list of "
             "{role: 'user'|'assistant', content} objects. The prompt is sent after them as the newest user turn.",
         ),
+        Lean("Earlier turns, oldest first."),
     ] = None
     max_tokens: Annotated[
         int,
@@ -111,6 +114,7 @@ class TextToTextParams(Params):
             "A Chinese character is about one token, an English word about 1.3. When the answer is cut here, "
             "finish_reason is 'length'.",
         ),
+        Lean("Longest answer, in tokens."),
     ] = DEFAULT_MAX_TOKENS
     temperature: Annotated[
         float | None,
@@ -120,6 +124,7 @@ class TextToTextParams(Params):
             "(1-1.9) for varied, creative text. Leave out for the service default 0.7.",
             json_schema_extra={"minimum": 0, "exclusiveMaximum": 2},
         ),
+        Lean(""),
     ] = None
     top_p: Annotated[
         float | None,
@@ -129,6 +134,7 @@ class TextToTextParams(Params):
             "for the service default 0.8; change temperature or top_p, not both.",
             json_schema_extra={"exclusiveMinimum": 0, "maximum": 1},
         ),
+        Lean(""),
     ] = None
     seed: Annotated[
         int | None,
@@ -138,6 +144,7 @@ class TextToTextParams(Params):
             description=f"Random seed 0-{SEED_MAX}: the same seed and parameters give much the same answer. "
             "Leave out for the service's default.",
         ),
+        Lean(""),
     ] = None
     stop: Annotated[
         str | list[str] | None,
@@ -145,10 +152,12 @@ class TextToTextParams(Params):
             description="Stop generating just before this text appears: one string, or a list of strings "
             "(e.g. ['\\n\\n', 'END']). The stop text itself is not included.",
         ),
+        Lean("Stop before this text (a string or a list)."),
     ] = None
     enable_search: Annotated[
         bool,
         Field(description="Let the model search the web for current information before answering."),
+        Lean("Search the web before answering."),
     ] = False
 
     _messages_as_list = field_validator("messages", mode="before")(
@@ -309,9 +318,8 @@ TEXT_TO_TEXT = Capability(
     name=NAME,
     title="Text generation",
     summary=(
-        "Generate text with Qwen models (qwen-plus default; qwen-turbo fast; qwen-max/qwen3-max hardest "
-        "tasks; qwen-long long inputs): answer, write, summarise, translate. Supports a system prompt and "
-        "earlier turns. Costs per token."
+        "Text from Qwen (qwen-plus default, qwen-turbo fast, qwen3-max best, qwen-long long inputs): answer, write, "
+        "summarise, translate; a system prompt and earlier turns. Costs per token."
     ),
     description=(
         "Generate text with Alibaba's Qwen models: answer a question, write, summarise, translate, rewrite or "

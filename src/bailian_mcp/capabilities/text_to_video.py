@@ -14,7 +14,7 @@ from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
-from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field, per_model
+from bailian_mcp.capabilities.fields import FileInput, Lean, Seed, largest, model_field, per_model
 from bailian_mcp.capabilities.images import prompt_text
 from bailian_mcp.capabilities.videos import (
     check_duration,
@@ -46,9 +46,12 @@ class TextToVideoParams(Params):
             description="What happens in the clip: subject, action, scene, camera movement, style. Each model reads "
             "at most " + per_model(NAME, lambda m: video_model(m).prompt_max) + " characters.",
         ),
+        Lean("What happens in the clip."),
     ]
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
-    negative_prompt: Annotated[str, Field(max_length=500, description="What to keep out, up to 500 characters.")] = ""
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
+    negative_prompt: Annotated[
+        str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
+    ] = ""
     resolution: Annotated[
         str | None,
         Field(
@@ -58,14 +61,16 @@ class TextToVideoParams(Params):
             + per_model(NAME, lambda m: video_model(m).default_size or video_model(m).default_resolution)
             + ").",
         ),
+        Lean("W*H or a tier (480P, 720P, 1080P)."),
     ] = None
     ratio: Annotated[
         str | None,
         Field(description="Aspect ratio with a tier resolution: 16:9 (default), 9:16, 1:1, 4:3, 3:4."),
+        Lean("With a tier: 16:9, 9:16, 1:1, 4:3 or 3:4."),
     ] = None
     # Any length the brief offers passes the schema, so that a length a model lacks is refused by `build` with
     # the lengths it makes and the models that make the one asked for.
-    duration: Annotated[int, duration_field(NAME)] = 5
+    duration: Annotated[int, duration_field(NAME), Lean("Seconds of video.")] = 5
     audio: Annotated[
         str | None,
         Field(
@@ -73,10 +78,11 @@ class TextToVideoParams(Params):
             "file) for the clip to follow; without it these models make their own sound."
         ),
         FileInput(),
+        Lean("Audio track: URL or local file."),
     ] = None
-    multi_shot: Annotated[bool | None, multi_shot_field(NAME)] = None
-    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt.")] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
+    multi_shot: Annotated[bool | None, multi_shot_field(NAME), Lean("Several shots.")] = None
+    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")] = True
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
     seed: Seed = None
 
 
@@ -97,8 +103,8 @@ TEXT_TO_VIDEO = Capability(
     name=NAME,
     title="Text to video",
     summary=(
-        "Generate an MP4 clip from a prompt (Wanxiang 2.1-2.7: up to 15 s, with sound and multi-shot on the "
-        "newest). Takes minutes. Costs per second of video."
+        "An MP4 clip from a prompt (Wanxiang 2.1-2.7; up to 15 s, sound and several shots on the newest). Takes "
+        "minutes. Costs per second."
     ),
     description=(
         "Generate a video clip (MP4, 30 fps) from a text prompt with Wanxiang 2.1 to 2.7: 5-second silent clips "

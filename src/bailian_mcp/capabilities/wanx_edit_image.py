@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Request
-from bailian_mcp.capabilities.fields import FileInput, Seed, largest, model_field
+from bailian_mcp.capabilities.fields import FileInput, Lean, Seed, largest, model_field
 from bailian_mcp.capabilities.images import parse_image_results
 from bailian_mcp.catalog import IMAGE2IMAGE, WanxEditModel
 from bailian_mcp.errors import InputError
@@ -60,13 +60,19 @@ def _most_results(model: catalog.ModelSpec) -> int:
     return model.n_max
 
 
-Scale = Annotated[float | None, Field(ge=1.0, le=2.0, description="expand only: 1.0-2.0 times the side (default 1.0).")]
+Scale = Annotated[
+    float | None,
+    Field(ge=1.0, le=2.0, description="expand only: 1.0-2.0 times the side (default 1.0)."),
+    Lean("expand only."),
+]
 
 
 class WanxEditImageParams(Params):
-    function: Annotated[Function, Field(description="Which edit. " + FUNCTION_GUIDE)]
+    function: Annotated[Function, Field(description="Which edit. " + FUNCTION_GUIDE), Lean("Which edit.")]
     prompt: Annotated[
-        str, Field(min_length=1, max_length=800, description="What the result should look like, up to 800 chars.")
+        str,
+        Field(min_length=1, max_length=800, description="What the result should look like, up to 800 chars."),
+        Lean("What the result should look like."),
     ]
     base_image_url: Annotated[
         str,
@@ -76,6 +82,7 @@ class WanxEditImageParams(Params):
             "(uploaded for you). JPG/PNG/BMP/TIFF/WEBP, 512-4096 px per side, up to 10 MB.",
         ),
         FileInput(),
+        Lean("Image to edit: URL, data URI or local path."),
     ]
     mask_image_url: Annotated[
         str | None,
@@ -84,8 +91,9 @@ class WanxEditImageParams(Params):
             "resolution as the base image; white = repaint, black = keep."
         ),
         FileInput(),
+        Lean("description_edit_with_mask: the mask."),
     ] = None
-    model: Annotated[str, model_field(NAME)] = catalog.default_model(NAME)
+    model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
     n: Annotated[
         int,
         Field(
@@ -93,9 +101,10 @@ class WanxEditImageParams(Params):
             le=largest(NAME, lambda m: m.n_max if isinstance(m, WanxEditModel) else 1),
             description="Number of results.",
         ),
+        Lean(""),
     ] = 1
     seed: Seed = None
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark.")] = False
+    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
     strength: Annotated[
         float | None,
         Field(
@@ -103,17 +112,21 @@ class WanxEditImageParams(Params):
             le=1.0,
             description="stylization_all, description_edit: how far to move from the original, 0-1 (default 0.5).",
         ),
+        Lean("How far from the original, 0-1."),
     ] = None
     top_scale: Scale = None
     bottom_scale: Scale = None
     left_scale: Scale = None
     right_scale: Scale = None
     upscale_factor: Annotated[
-        int | None, Field(ge=1, le=4, description="super_resolution only: 1 (sharpen only) to 4 times larger.")
+        int | None,
+        Field(ge=1, le=4, description="super_resolution only: 1 (sharpen only) to 4 times larger."),
+        Lean("super_resolution: times larger."),
     ] = None
     is_sketch: Annotated[
         bool | None,
         Field(description="doodle only: true if the input already is a line drawing (else lines are extracted)."),
+        Lean("doodle: the input is a line drawing."),
     ] = None
 
 
@@ -166,9 +179,8 @@ WANX_EDIT_IMAGE = Capability(
     name=NAME,
     title="Edit image (Wanxiang, 10 functions)",
     summary=(
-        "Edit an image with Wanxiang's ten functions: global/local stylization, instruction edit, masked "
-        "inpainting, text/watermark removal, outpainting (expand), super-resolution, colorization, sketch-to-"
-        "image, cartoon reference. Costs per image."
+        "Wanxiang's ten image edits: stylize (all or part), instruct, masked inpaint, remove text, expand, "
+        "super-resolve, colorize, sketch to image, cartoon reference. Costs per image."
     ),
     description=(
         "Edit an image with Wanxiang wanx2.1-imageedit by choosing a function: " + FUNCTION_GUIDE + " Give the image "

@@ -118,12 +118,22 @@ def _settings_for_serve(args: argparse.Namespace) -> tuple[Settings, Any]:
     return load_settings(**overrides), emulator
 
 
+STDIO_ON_A_TERMINAL = (
+    "bailian-mcp is serving MCP over stdio: it now waits for an MCP client (Claude Desktop, Cursor, "
+    "`npx @modelcontextprotocol/inspector`) to talk to it on stdin, so nothing more appears here. To try a tool "
+    'from a terminal instead, run a command, e.g. `bailian-mcp --emulator text2image "a red lantern"` '
+    "(`bailian-mcp --help` lists them). Ctrl+C stops the server."
+)
+
+
 def serve(args: argparse.Namespace) -> None:
     from bailian_mcp.server import build_server
 
     settings, emulator = _settings_for_serve(args)
     try:
         if args.transport == "stdio":
+            if sys.stdin.isatty():
+                print(STDIO_ON_A_TERMINAL, file=sys.stderr, flush=True)
             build_server(settings, log_level=args.log_level).run("stdio")
         else:
             from bailian_mcp.server.http_security import HttpSecurity, add_health_route

@@ -27,7 +27,7 @@ CapabilityFilter = AfterValidator(_capability_name)
 
 
 class TaskHandle(Params):
-    task_id: str = Field(min_length=1, description="The job_id or DashScope task_id a generation call returned.")
+    task_id: str = Field(min_length=1, description="A job_id or task_id.")
 
 
 class ListTasksParams(Params):
@@ -37,15 +37,11 @@ class ListTasksParams(Params):
     ] = None
     since_hours: Annotated[float, Field(gt=0, le=24 * 365, description="Only jobs created in the last N hours.")] = 168
     limit: Annotated[int, Field(ge=1, le=500, description="At most this many jobs, newest first.")] = 50
-    include_remote: Annotated[
-        bool, Field(description="Also ask DashScope for its tasks of the last 24 h and adopt unknown ones.")
-    ] = True
+    include_remote: Annotated[bool, Field(description="Merge in DashScope's task list.")] = True
 
 
 class ListModelsParams(Params):
     capability: Annotated[
         str | None, Field(description="Only the models of this capability, e.g. text_to_video."), CapabilityFilter
     ] = None
-    all_regions: Annotated[
-        bool, Field(description="Also the models not offered in this server's region (BAILIAN_REGION).")
-    ] = False
+    all_regions: Annotated[bool, Field(description="Every region's models.")] = False

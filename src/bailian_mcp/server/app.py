@@ -16,8 +16,10 @@ from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.config import Settings
 from bailian_mcp.errors import ConfigurationError
 from bailian_mcp.jobs.services import Services, open_services
+from bailian_mcp.server.prompts import PromptRequests, add_prompts
 from bailian_mcp.server.resources import add_resources
 from bailian_mcp.server.tools import JOB_TOOLS, generation_tool, job_tools
+from bailian_mcp.server.versions import OlderProtocolVersions
 
 INSTRUCTIONS = (
     "Alibaba Bailian (DashScope) generation models. Generation tools wait up to wait_seconds and return "
@@ -62,10 +64,16 @@ def build_server(
     """The MCP server for these settings; its lifespan opens the client and the job store. `token_verifier` and
     `auth` (both or neither) make the HTTP transports require a bearer token (see http_security)."""
 
+    running: list[Services] = []  # the lifespan's services, for the handlers that get no request context
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
         async with open_services(settings) as services:
-            yield services
+            running.append(services)
+            try:
+                yield services
+            finally:
+                running.remove(services)
 
     server = MCPServer(
         "bailian-mcp",
@@ -76,6 +84,8 @@ def build_server(
         log_level=log_level,
         token_verifier=token_verifier,
         auth=auth,
+        middleware=[PromptRequests(), OlderProtocolVersions()],
     )
     add_resources(server)
+    add_prompts(server, lambda: running[-1] if running else None)
     return server

@@ -1,6 +1,6 @@
 """A `JobResult` as MCP content: generated text first, a short summary, small previews, links, structured data.
 
-The previews (JPEG thumbnails of images, short audio inline) share one byte budget
+The previews (JPEG thumbnails of images, short audio inline when BAILIAN_INLINE_AUDIO is on) share one byte budget
 (BAILIAN_PREVIEW_BYTES), so a result stays far below the ~1 MiB that Claude Desktop
 accepts however many files a job made.
 """
@@ -96,10 +96,12 @@ def _b64(data: bytes) -> str:
 
 
 async def _previews(result: JobResult, settings: Settings) -> list[ContentBlock]:
-    """Inline previews within the byte budget: image thumbnails, and audio files small enough to send whole."""
+    """Inline previews within the byte budget: image thumbnails, and (BAILIAN_INLINE_AUDIO) audio files small enough
+    to send whole."""
     blocks: list[ContentBlock] = []
     budget = settings.preview_max_bytes
-    shown = [o for o in result.outputs if o.path and o.kind in ("image", "audio")]
+    kinds = ("image", "audio") if settings.inline_audio else ("image",)
+    shown = [o for o in result.outputs if o.path and o.kind in kinds]
     for position, output in enumerate(shown):
         assert output.path is not None
         share = budget // (len(shown) - position)

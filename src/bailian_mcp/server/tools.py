@@ -17,8 +17,6 @@ from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities.base import Capability, parse_params
@@ -31,6 +29,7 @@ from bailian_mcp.jobs.runner import ProgressCallback
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.summary import task_list_text
 from bailian_mcp.server.content import to_call_tool_result
+from bailian_mcp.server.schemas import input_schema, output_schema
 from bailian_mcp.server.services import services_of
 from bailian_mcp.server.wording import MCP_WORDS
 
@@ -42,19 +41,6 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 
 WAIT_ARGUMENT = "wait_seconds"
 CONTEXT_ARGUMENT = "ctx"
-
-
-class ClientFriendlySchema(GenerateJsonSchema):
-    """Input schemas every MCP client accepts: an optional parameter is its plain type, left out of
-    `required`, never `anyOf [T, null]` with `default: null` (Cursor and Gemini reject those)."""
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        if schema.get("default", ...) is None:
-            return self.generate_inner(schema["schema"])
-        return super().default_schema(schema)
 
 
 class RawArguments(ArgModelBase):
@@ -82,8 +68,7 @@ def _wait_model(default: int) -> type[BaseModel]:
         default,
         ge=0,
         le=600,
-        description="Seconds to wait for the result before returning a handle (keep at or below 50 for "
-        "clients with a 60 s tool timeout; 0 returns at once). Continue with get_task.",
+        description="Seconds to wait before returning a job handle.",
     )
     model: type[BaseModel] = create_model("WaitArgument", wait_seconds=(int, wait))
     return model
@@ -91,16 +76,10 @@ def _wait_model(default: int) -> type[BaseModel]:
 
 def _published(params: type[BaseModel], wait: type[BaseModel] | None) -> dict[str, Any]:
     """The input schema a tool publishes: its parameters, plus `wait_seconds` for tools that wait."""
-    schema = params.model_json_schema(by_alias=True, schema_generator=ClientFriendlySchema)
+    schema = input_schema(params)
     if wait is not None:
-        schema = {**schema, "properties": {**schema["properties"], WAIT_ARGUMENT: _wait_property(wait)}}
+        schema["properties"][WAIT_ARGUMENT] = input_schema(wait)["properties"][WAIT_ARGUMENT]
     return schema
-
-
-@functools.cache
-def _wait_property(wait: type[BaseModel]) -> dict[str, Any]:
-    property_schema: dict[str, Any] = wait.model_json_schema(by_alias=True)["properties"][WAIT_ARGUMENT]
-    return property_schema
 
 
 def _split(raw: Mapping[str, Any], wait: type[BaseModel]) -> tuple[float, dict[str, Any]]:
@@ -113,7 +92,7 @@ def _split(raw: Mapping[str, Any], wait: type[BaseModel]) -> tuple[float, dict[s
 @functools.cache
 def _metadata(output_model: type[BaseModel]) -> FuncMetadata:
     """One FuncMetadata per result type, shared by the tools that return it (its output schema is built once)."""
-    return FuncMetadata(arg_model=RawArguments, output_model=output_model)
+    return FuncMetadata(arg_model=RawArguments, output_model=output_model, output_schema=output_schema(output_model))
 
 
 def _make_tool(
@@ -173,9 +152,9 @@ def generation_tool(capability: Capability, settings: Settings) -> Tool:
         result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
         return await _job_content(services, result)
 
-    description = f"{capability.summary} Full help: resource bailian://help/{capability.name}."
+    description = f"{capability.summary} Limits per model: list_models."
     if _outlasts(capability, settings.wait_seconds):
-        description += " Usually outlasts the wait: returns a job_id for get_task."
+        description += " Usually returns a job_id for get_task."
     return _make_tool(
         capability.name,
         capability.title,
@@ -204,9 +183,8 @@ def get_task_tool(settings: Settings) -> Tool:
     return _make_tool(
         "get_task",
         "Get task",
-        "Check on a generation job by job_id or task_id: waits up to wait_seconds for it to finish, then "
-        "returns the same result a generation tool returns (files, preview, URLs). Re-saves files that went "
-        "missing. Never creates or pays for anything.",
+        "Wait for a job (job_id or task_id) and return its result as its generation tool would; saves missing files "
+        "again. Never pays for anything.",
         _published(TaskHandle, wait),
         FOLLOW,
         _tool_body(get_task),
@@ -225,8 +203,8 @@ def list_tasks_tool() -> Tool:
     return _make_tool(
         "list_tasks",
         "List tasks",
-        "List this server's generation jobs (and DashScope's tasks of the last 24 h made with the same key), newest "
-        "first, with status and cost. Use it to find a job to resume with get_task instead of generating again.",
+        "This server's jobs and DashScope's tasks of the last 24 h, newest first, with status and cost: find a job to "
+        "resume with get_task rather than generate again.",
         _published(ListTasksParams, None),
         ADMIN,
         _tool_body(list_tasks),
@@ -242,8 +220,8 @@ def cancel_task_tool() -> Tool:
     return _make_tool(
         "cancel_task",
         "Cancel task",
-        "Cancel a generation job by job_id or task_id. DashScope cancels a task only while it is still PENDING "
-        "(nothing is charged then); a running task finishes anyway and get_task collects it.",
+        "Cancel a job (job_id or task_id) while its task is PENDING (nothing charged); a running task finishes and "
+        "get_task collects it.",
         _published(TaskHandle, None),
         CANCEL,
         _tool_body(cancel_task),
@@ -271,8 +249,7 @@ def list_models_tool() -> Tool:
     return _make_tool(
         "list_models",
         "List models",
-        "The models each tool offers in this server's region (all_regions for every region), with their limits "
-        "(sizes, counts, lengths), prices and regions.",
+        "Each tool's models in this server's region: limits (sizes, counts, lengths), voices, prices.",
         _published(ListModelsParams, None),
         READ_ONLY,
         _tool_body(list_models),
