@@ -140,3 +140,25 @@ async def test_stdio_speech_lineup_against_an_external_dashscope(tmp_path: Path,
     for data in several:
         assert data is not None and data["status"] == "SUCCEEDED" and len(data["task_ids"]) == 3
         assert [o["source"] for o in data["outputs"]] == spoken[:3] and all(o["text"] for o in data["outputs"])
+
+
+def test_stdio_on_a_terminal_says_it_waits_for_a_client_and_how_to_try_a_command(tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, **isolated_env(tmp_path)}
+    process = subprocess.Popen(
+        [ENTRY_POINT, "--emulator"], stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        assert process.stderr is not None
+        said = b""
+        deadline = time.monotonic() + 20
+        while b"Ctrl+C" not in said and time.monotonic() < deadline:
+            said += process.stderr.readline()
+        assert b"waits for an MCP client" in said and b"bailian-mcp --emulator text2image" in said, said
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        os.close(leader)
+        os.close(follower)
