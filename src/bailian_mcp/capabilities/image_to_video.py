@@ -17,6 +17,9 @@ from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Requ
 from bailian_mcp.capabilities.fields import FileInput, Lean, Seed, largest, model_field, per_model
 from bailian_mcp.capabilities.images import long_prompt_warnings
 from bailian_mcp.capabilities.videos import (
+    NegativePrompt,
+    PromptExtend,
+    Watermark,
     check_duration,
     driving_audio,
     duration_field,
@@ -88,11 +91,9 @@ class ImageToVideoParams(Params):
     ] = None
     duration: Annotated[int, duration_field(NAME), Lean("Seconds of video.")] = 5
     multi_shot: Annotated[bool | None, multi_shot_field(NAME), Lean("Several shots.")] = None
-    negative_prompt: Annotated[
-        str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
-    ] = ""
-    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
+    negative_prompt: NegativePrompt = ""
+    prompt_extend: PromptExtend = True
+    watermark: Watermark = False
     seed: Seed = None
 
 

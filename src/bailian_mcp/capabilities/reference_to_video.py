@@ -19,6 +19,9 @@ from bailian_mcp.capabilities.images import prompt_text
 from bailian_mcp.capabilities.videos import (
     CLIP_SUFFIXES,
     IMAGE_SUFFIXES,
+    NegativePrompt,
+    PromptExtend,
+    Watermark,
     check_duration,
     clip_input,
     duration_field,
@@ -85,11 +88,9 @@ class ReferenceToVideoParams(Params):
     ] = None
     duration: Annotated[int, duration_field(NAME), Lean("Seconds of video.")] = 5
     multi_shot: Annotated[bool | None, multi_shot_field(NAME), Lean("Several shots.")] = None
-    negative_prompt: Annotated[
-        str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
-    ] = ""
-    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
+    negative_prompt: NegativePrompt = ""
+    prompt_extend: PromptExtend = True
+    watermark: Watermark = False
     seed: Seed = None
 
     _references_as_list = field_validator("references", mode="before")(

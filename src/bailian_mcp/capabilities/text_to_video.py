@@ -17,6 +17,9 @@ from bailian_mcp.capabilities.base import BuildContext, Capability, Params, Requ
 from bailian_mcp.capabilities.fields import FileInput, Lean, Seed, largest, model_field, per_model
 from bailian_mcp.capabilities.images import prompt_text
 from bailian_mcp.capabilities.videos import (
+    NegativePrompt,
+    PromptExtend,
+    Watermark,
     check_duration,
     driving_audio,
     duration_field,
@@ -49,9 +52,7 @@ class TextToVideoParams(Params):
         Lean("What happens in the clip."),
     ]
     model: Annotated[str, model_field(NAME), Lean("")] = catalog.default_model(NAME)
-    negative_prompt: Annotated[
-        str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
-    ] = ""
+    negative_prompt: NegativePrompt = ""
     resolution: Annotated[
         str | None,
         Field(
@@ -81,8 +82,8 @@ class TextToVideoParams(Params):
         Lean("Audio track: URL or local file."),
     ] = None
     multi_shot: Annotated[bool | None, multi_shot_field(NAME), Lean("Several shots.")] = None
-    prompt_extend: Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")] = True
-    watermark: Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")] = False
+    prompt_extend: PromptExtend = True
+    watermark: Watermark = False
     seed: Seed = None
 
 

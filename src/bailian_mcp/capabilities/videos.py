@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from pydantic import Field
 
 from bailian_mcp.capabilities.base import BuildContext, Request
-from bailian_mcp.capabilities.fields import models_where, per_model
+from bailian_mcp.capabilities.fields import Lean, models_where, per_model
 from bailian_mcp.capabilities.images import parse_size
 from bailian_mcp.catalog import ModelSpec, VideoModel
 from bailian_mcp.dashscope.client import TaskSnapshot
@@ -55,6 +55,14 @@ def durations_text(durations: Sequence[int]) -> str:
     if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
         return f"{values[0]}-{values[-1]}"
     return " or ".join(map(str, values))
+
+
+# The parameters every video capability has, declared once.
+NegativePrompt = Annotated[
+    str, Field(max_length=500, description="What to keep out, up to 500 characters."), Lean("What to keep out.")
+]
+PromptExtend = Annotated[bool, Field(description="Let the service enrich the prompt."), Lean("")]
+Watermark = Annotated[bool, Field(description="Add the 'AI生成' watermark."), Lean("")]
 
 
 def duration_field(capability: str) -> Any:
