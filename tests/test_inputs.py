@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bailian_mcp.catalog import ImageEditModel, InputImageRule, WanxEditModel, resolve
+from bailian_mcp.dashscope.uploads import file_sha256
 from bailian_mcp.errors import InputError
 from bailian_mcp.inputs import LocalFile, audio_input, confine, image_input
 from tests.support.media import data_uri, png_bytes
@@ -295,7 +296,7 @@ def test_a_local_image_becomes_a_local_file_with_its_hash_size_and_type(
     file = write(root / name, data)
     image = image_input(str(file), QWEN_RULE, [root], param="image")
     assert image.reference == LocalFile(
-        path=file, sha256=hashlib.sha256(data).hexdigest(), size=len(data), mime_type=mime
+        path=file, sha256=hashlib.sha256(data).hexdigest(), size=len(data), mime_type=mime, param="image"
     )
     assert image.data == data
     assert str(image.reference) == file.as_uri()
@@ -385,13 +386,14 @@ def test_an_audio_data_uri_is_refused_with_advice_to_use_a_file() -> None:
 
 
 @pytest.mark.parametrize("name", ["a.wav", "b.mp3", "c.m4a", "d.flac", "e.ogg", "f.mp4", "G.WAV"])
-def test_a_local_audio_file_is_accepted_by_suffix_with_its_hash(root: Path, name: str) -> None:
+def test_a_local_audio_file_is_accepted_by_suffix_and_left_to_hash_when_uploaded(root: Path, name: str) -> None:
     data = b"RIFF fake audio bytes " + name.encode()
     file = write(root / name, data)
     result = audio_input(str(file), [root], param="file_urls")
     assert isinstance(result, LocalFile)
     assert result.path == file and result.size == len(data)
-    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert result.sha256 is None and result.param == "file_urls"
+    assert file_sha256(file) == hashlib.sha256(data).hexdigest()
     assert result.mime_type.startswith(("audio/", "video/"))
 
 

@@ -23,6 +23,7 @@ from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient, RetryPolicy
 from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, UPLOAD_TTL_SECONDS, upload_file
+from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.store import JobStore
 from tests.support.media import png_bytes
@@ -117,8 +118,12 @@ def routes(mock: respx.MockRouter, policy: Any = None, form: Any = None) -> tupl
     return get, post
 
 
+def local(path: Path, sha256: str = SHA, mime: str = "image/png") -> LocalFile:
+    return LocalFile(path=path, sha256=sha256, size=path.stat().st_size, mime_type=mime, param="image")
+
+
 async def upload(client: DashScopeClient, path: Path, model: str = "qwen-image-edit", **kwargs: Any) -> str:
-    return await upload_file(client, path, model=model, sha256=SHA, mime="image/png", **kwargs)
+    return await upload_file(client, local(path), model=model, **kwargs)
 
 
 # ---------------------------------------------------------------------- the two requests
@@ -193,7 +198,7 @@ async def test_the_content_type_field_is_the_mime_type_given(
     _, post = routes(mock)
     audio = tmp_path / "talk.wav"
     audio.write_bytes(b"RIFF....WAVE")
-    url = await upload_file(client, audio, model="paraformer-v2", sha256="ab" * 32, mime="audio/x-wav")
+    url = await upload_file(client, local(audio, "ab" * 32, "audio/x-wav"), model="paraformer-v2")
     form = form_of(post.calls.last.request)
     assert form["x-oss-content-type"] == (None, b"audio/x-wav")
     assert form["file"] == ("talk.wav", b"RIFF....WAVE")
@@ -370,9 +375,7 @@ async def test_a_different_file_is_uploaded_even_for_the_same_model(
     other = tmp_path / "dog.png"
     other.write_bytes(b"other bytes")
     await upload(client, image, cache=store)
-    url = await upload_file(
-        client, other, model="qwen-image-edit", sha256=hashlib.sha256(b"other bytes").hexdigest(), mime="image/png"
-    )
+    url = await upload_file(client, local(other, hashlib.sha256(b"other bytes").hexdigest()), model="qwen-image-edit")
     assert url.startswith("oss://dir/2/")
     assert get.call_count == post.call_count == 2
     assert form_of(post.calls.last.request)["file"] == ("dog.png", b"other bytes")

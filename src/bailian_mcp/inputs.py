@@ -52,12 +52,16 @@ _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A validated local file, standing in a request body until it is uploaded (becoming `oss://...`)."""
+    """A validated local file, standing in a request body until it is uploaded (becoming `oss://...`).
+
+    `sha256` is None for audio and video files (up to GBs): they are hashed when uploaded, once the upload policy
+    has said the file fits, on a worker thread (see dashscope.uploads)."""
 
     path: Path
-    sha256: str
+    sha256: str | None
     size: int
     mime_type: str
+    param: str  # the parameter it was given as, for errors found when it is uploaded
 
     def __str__(self) -> str:
         return self.path.as_uri()
@@ -104,11 +108,21 @@ def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _check_size(size: int, rule: InputImageRule, *, param: str, value: str) -> None:
+    if size > rule.max_bytes:
+        raise InputError(param, value, f"the image is {size / 1048576:.1f} MB; allowed: {rule.describe()}")
+
+
+def _decoded_size(data_uri: str) -> int:
+    """About how many bytes a data: URI's base64 decodes to, from its length alone (at most, but for whitespace)."""
+    encoded = len(data_uri) - data_uri.find(",") - 1
+    return encoded * 3 // 4 - data_uri[-2:].count("=")
+
+
 def _check_image(data: bytes, rule: InputImageRule, *, param: str, value: str) -> None:
     from PIL import Image, UnidentifiedImageError
 
-    if len(data) > rule.max_bytes:
-        raise InputError(param, value, f"the image is {len(data) / 1048576:.1f} MB; allowed: {rule.describe()}")
+    _check_size(len(data), rule, param=param, value=value)
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt, width, height = image.format or "", image.width, image.height
@@ -171,14 +185,18 @@ def image_input(value: str, rule: InputImageRule, roots: Sequence[Path], *, para
     if lowered.startswith("oss://"):
         return InputImage("oss://" + text[6:], None)
     if lowered.startswith("data:"):
+        estimate = _decoded_size(text)
+        if estimate > rule.max_bytes + rule.max_bytes // 16:  # far too big: refused before decoding
+            _check_size(estimate, rule, param=param, value=value)
         data = _decode_data_uri(text, param)
         _check_image(data, rule, param=param, value=value)
         return InputImage(text, data)
     path = confine(text, roots, param=param)
+    _check_size(path.stat().st_size, rule, param=param, value=value)  # before a byte is read: files may be huge
     data = path.read_bytes()
     _check_image(data, rule, param=param, value=value)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return InputImage(LocalFile(path=path, sha256=_hash(data), size=len(data), mime_type=mime), data)
+    return InputImage(LocalFile(path=path, sha256=_hash(data), size=len(data), mime_type=mime, param=param), data)
 
 
 def audio_input(value: str, roots: Sequence[Path], *, param: str, max_bytes: int = MAX_AUDIO_BYTES) -> str | LocalFile:
@@ -221,12 +239,8 @@ def media_input(
     size = path.stat().st_size
     if size == 0 or size > max_bytes:
         raise InputError(param, value, f"the file has {size} bytes; allowed: 1 byte to {_megabytes(max_bytes)}")
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return LocalFile(path=path, sha256=digest.hexdigest(), size=size, mime_type=mime)
+    return LocalFile(path=path, sha256=None, size=size, mime_type=mime, param=param)
 
 
 def _megabytes(size: int) -> str:

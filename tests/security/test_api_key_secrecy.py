@@ -28,6 +28,7 @@ from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.speech import synthesize
 from bailian_mcp.dashscope.uploads import upload_file
 from bailian_mcp.emulator import RunningEmulator
+from bailian_mcp.inputs import LocalFile
 from tests.support.emulators import EmulatorFactory
 from tests.support.services import FAST_RETRY, SENTINEL, make_settings, serving
 from tests.support.spawned import ENTRY_POINT, free_port
@@ -273,7 +274,11 @@ async def failures(emulator: RunningEmulator, tmp_path: Path, *, base_url: str) 
         lambda: client.get_task("no-such-task"),
         lambda: client.list_tasks(page_no=1),
         lambda: client.cancel("no-such-task"),
-        lambda: upload_file(client, audio, model="paraformer-v1", sha256="0" * 64, mime="audio/wav"),
+        lambda: upload_file(
+            client,
+            LocalFile(path=audio, sha256="0" * 64, size=audio.stat().st_size, mime_type="audio/wav", param="audio"),
+            model="paraformer-v1",
+        ),
         lambda: synthesize(
             client.websocket_url,
             client.websocket_headers(),

@@ -10,6 +10,7 @@ one per file (`Request.parts`), whose transcripts come back the same way.
 
 from __future__ import annotations
 
+import filecmp
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -135,22 +136,24 @@ def _file_urls(audio: list[str], model: TranscriptionModel, context: BuildContex
         )
         raise InputError("audio", f"{len(audio)} files", allowed)
     references: list[str | LocalFile] = []
-    seen: dict[str, int] = {}
     for index, value in enumerate(audio):
         param = _audio_param(index, len(audio))
         if not value.strip():
             raise InputError(param, value, "give an http(s) URL, an oss:// URL or an absolute local file path")
         reference = audio_input(value, context.input_roots, param=param, max_bytes=model.max_file_bytes)
-        key = f"sha256:{reference.sha256}" if isinstance(reference, LocalFile) else reference
-        if key in seen:
-            raise InputError(
-                param,
-                value,
-                f"this is the same recording as audio[{seen[key]}]; give each file once",
-            )
-        seen[key] = index
+        same = next((earlier for earlier, other in enumerate(references) if _same_recording(other, reference)), None)
+        if same is not None:
+            raise InputError(param, value, f"this is the same recording as audio[{same}]; give each file once")
         references.append(reference)
     return references
+
+
+def _same_recording(one: str | LocalFile, other: str | LocalFile) -> bool:
+    """The same URL, or local files of the same bytes (they would be the same upload); files are compared only
+    when their sizes match, so large recordings are not read here."""
+    if isinstance(one, LocalFile) and isinstance(other, LocalFile):
+        return one.size == other.size and (one.path == other.path or filecmp.cmp(one.path, other.path, shallow=False))
+    return one == other
 
 
 def _language_hints(params: SpeechToTextParams, model: TranscriptionModel) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
+import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from bailian_mcp import catalog
@@ -96,7 +97,7 @@ class Runner:
         `fingerprint` marks the job for callers that must find it again (the batch runner's resumption);
         `on_text` receives generated text piece by piece while the caller waits.
         """
-        request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
+        request = await self._build(capability, params)
         self.check_ready()
         report = Progress(progress)
         parts = [await upload_inputs(self.client, self.store, part, report) for part in request.parts]
@@ -137,6 +138,13 @@ class Runner:
             cancel_on_abort=True,
             last=snapshot,
         )
+
+    async def _build(self, capability: Capability, params: Any) -> Request:
+        """The capability's request, built on a worker thread: building reads and hashes local input files (up to
+        GBs of audio), which must not hold up the event loop (pings, other calls, progress)."""
+        context = BuildContext(self.settings.region, self.settings.allowed_input_roots)
+        request: Request = await anyio.to_thread.run_sync(capability.build, params, context)
+        return request
 
     def check_ready(self) -> None:
         """Refuse, before anything is sent, a job that cannot be paid for (no key) or saved (no output folder)."""
@@ -290,8 +298,7 @@ class Runner:
     async def _rebuild_parts(self, parent: Job, capability: Capability, report: Progress) -> list[Request]:
         """The parts of a recorded job made again from its parameters (their local files' uploads are cached)."""
         self.check_ready()
-        params = parse_params(capability.params_model, parent.params)
-        request = capability.build(params, BuildContext(self.settings.region, self.settings.allowed_input_roots))
+        request = await self._build(capability, parse_params(capability.params_model, parent.params))
         if len(request.parts) != parent.part_count:
             raise BailianError(
                 f"Job {parent.job_id}'s parameters now make {len(request.parts)} parts, not {parent.part_count}; "

@@ -51,9 +51,7 @@ async def upload_inputs(
         nonlocal resolve_oss
         if isinstance(value, LocalFile):
             await report(f"Uploading {value.path.name} ({value.size} bytes).")
-            value = await upload_file(
-                client, value.path, model=wire_model, sha256=value.sha256, mime=value.mime_type, cache=store
-            )
+            value = await upload_file(client, value, model=wire_model, cache=store)
         if isinstance(value, str) and value.startswith("oss://"):
             resolve_oss = True
         if isinstance(value, dict):

@@ -17,7 +17,7 @@ from bailian_mcp.config import Settings
 from bailian_mcp.errors import ConfigurationError
 from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.server.prompts import PromptRequests, add_prompts
-from bailian_mcp.server.resources import add_resources
+from bailian_mcp.server.resources import LargeOutputs, add_resources
 from bailian_mcp.server.tools import JOB_TOOLS, generation_tool, job_tools
 from bailian_mcp.server.versions import OlderProtocolVersions
 
@@ -84,7 +84,7 @@ def build_server(
         log_level=log_level,
         token_verifier=token_verifier,
         auth=auth,
-        middleware=[PromptRequests(), OlderProtocolVersions()],
+        middleware=[PromptRequests(), LargeOutputs(), OlderProtocolVersions()],
     )
     add_resources(server)
     add_prompts(server, lambda: running[-1] if running else None)

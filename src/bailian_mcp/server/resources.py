@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import anyio
 from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
@@ -17,29 +23,64 @@ from bailian_mcp.server.content import RESOURCE_MIME_TYPES
 from bailian_mcp.server.services import services_of
 from bailian_mcp.server.wording import MCP_WORDS
 
+INLINE_MAX_BYTES = 8 * 1024 * 1024
+"""A saved output larger than this is described (path, URL, size) rather than sent: its bytes, base64-encoded in one
+JSON reply, would cost a client (and this server) several times their size in memory and time out."""
+_OUTPUT_URI = re.compile(r"^bailian://jobs/(?P<job_id>[^/]+)/(?P<index>[^/.]+)(?P<suffix>\.[a-z0-9]+)$")
+
+
+async def saved_output(services: Services, job_id: str, index: str, suffix: str) -> tuple[Path, dict[str, Any]]:
+    """The file of a job's saved output and its record, when that output is a file of this `suffix` (its URI under
+    another extension is not found, so the MIME type always fits the bytes); ResourceNotFoundError otherwise."""
+    job = await services.store.get(job_id)
+    outputs = (job.result or {}).get("outputs", []) if job else []
+    match = [o for o in outputs if str(o.get("index")) == index and o.get("path")]
+    if not match:
+        raise ResourceNotFoundError(f"Job {job_id} has no saved output {index}; get_task saves missing files anew.")
+    path = Path(match[0]["path"]).resolve()
+    if (saved := path.suffix.lower()) != suffix:
+        raise ResourceNotFoundError(
+            f"Job {job_id}'s output {index} is a {saved or 'file without extension'} file, not {suffix}: "
+            f"read bailian://jobs/{job_id}/{index}{saved}."
+        )
+    if not path.is_relative_to(services.settings.output_dir.resolve()) or not path.is_file():
+        raise ResourceNotFoundError(f"The file of job {job_id} output {index} is no longer in the output folder.")
+    return path, match[0]
+
 
 def _saved_output(suffix: str) -> Callable[[Context, str, str], Awaitable[bytes]]:
-    """The reader of `bailian://jobs/{job_id}/{index}<suffix>`: the bytes of a job's saved output, when that output is
-    a file of this type (its URI under another extension is not found, so the MIME type always fits the bytes)."""
+    """The reader of `bailian://jobs/{job_id}/{index}<suffix>`: the bytes of a job's saved output (large ones are
+    answered by `LargeOutputs` before this is reached)."""
 
     async def read(ctx: Context, job_id: str, index: str) -> bytes:
-        services = services_of(ctx)
-        job = await services.store.get(job_id)
-        outputs = (job.result or {}).get("outputs", []) if job else []
-        match = [o for o in outputs if str(o.get("index")) == index and o.get("path")]
-        if not match:
-            raise ResourceNotFoundError(f"Job {job_id} has no saved output {index}; get_task saves missing files anew.")
-        path = Path(match[0]["path"]).resolve()
-        if (saved := path.suffix.lower()) != suffix:
-            raise ResourceNotFoundError(
-                f"Job {job_id}'s output {index} is a {saved or 'file without extension'} file, not {suffix}: "
-                f"read bailian://jobs/{job_id}/{index}{saved}."
-            )
-        if not path.is_relative_to(services.settings.output_dir.resolve()) or not path.is_file():
-            raise ResourceNotFoundError(f"The file of job {job_id} output {index} is no longer in the output folder.")
-        return path.read_bytes()
+        path, _ = await saved_output(services_of(ctx), job_id, index, suffix)
+        return await anyio.Path(path).read_bytes()
 
     return read
+
+
+class LargeOutputs:
+    """Server middleware: `resources/read` of a saved output over INLINE_MAX_BYTES answers with a text giving the
+    file's path, size and URL, so that memory stays flat however large the file."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        uri = str((ctx.params or {}).get("uri", "")) if ctx.method == "resources/read" else ""
+        found = _OUTPUT_URI.match(uri)
+        if found is None or not isinstance(ctx.lifespan_context, Services):
+            return await call_next(ctx)
+        try:
+            path, output = await saved_output(ctx.lifespan_context, found["job_id"], found["index"], found["suffix"])
+        except ResourceNotFoundError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc), data={"uri": uri}) from None
+        size = path.stat().st_size
+        if size <= INLINE_MAX_BYTES:
+            return await call_next(ctx)
+        url = f" Its URL (valid until {output.get('url_expires_at')}): {output['url']}" if output.get("url") else ""
+        text = (
+            f"This file is {size} bytes, too large to send inline (at most {INLINE_MAX_BYTES} bytes). It is saved at "
+            f"{path}.{url}"
+        )
+        return {"contents": [{"uri": uri, "mimeType": "text/plain", "text": text}]}
 
 
 def capability_help(name: str) -> str:
