@@ -127,10 +127,12 @@ STDIO_ON_A_TERMINAL = (
 
 
 def serve(args: argparse.Namespace) -> None:
+    from bailian_mcp.jobs.store import JobStore
     from bailian_mcp.server import build_server
 
     settings, emulator = _settings_for_serve(args)
     try:
+        JobStore(settings.job_db_path).close()  # a store that cannot be opened is said in one line, before serving
         if args.transport == "stdio":
             if sys.stdin.isatty():
                 print(STDIO_ON_A_TERMINAL, file=sys.stderr, flush=True)

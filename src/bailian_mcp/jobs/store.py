@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from bailian_mcp.errors import ConfigurationError
 from bailian_mcp.jobs.status import JOB_FINAL
 
 _SCHEMA = """
@@ -110,6 +111,17 @@ class Job:
         )
 
 
+class JobStoreUnavailableError(ConfigurationError):
+    """The job store cannot be opened (a damaged file, something else in its place, no permission): said in one
+    line naming the file, SQLite's reason and the ways out. The file is left as it is."""
+
+    def __init__(self, path: Path, exc: sqlite3.Error | OSError) -> None:
+        super().__init__(
+            f"The job store {path} cannot be opened ({exc}). It was left untouched: move it aside to start with an "
+            f"empty store (mv {path} {path}.broken), or set BAILIAN_DATA_DIR to another folder."
+        )
+
+
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:16]
 
@@ -137,19 +149,22 @@ class JobStore:
     def __init__(self, path: Path, *, base_url: str = "") -> None:
         self.path = path
         self.base_url = base_url
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         # One worker thread at a time: the connection is used by one thread at a time anyway, and waiting here
         # costs nothing, where waiting on the lock would hold threads from the shared pool.
         self._worker = anyio.CapacityLimiter(1)
-        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._add_missing_columns()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            with self._lock:
+                self._db.execute("PRAGMA busy_timeout = 30000")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._add_missing_columns()
+        except (sqlite3.Error, OSError) as exc:
+            raise JobStoreUnavailableError(path, exc) from None
         self._quick_lock = threading.Lock()
         self._quick = sqlite3.connect(str(path), timeout=0, check_same_thread=False, isolation_level=None)
         self._quick.execute("PRAGMA busy_timeout = 0")
