@@ -269,3 +269,30 @@ async def test_preview_of_a_non_image_is_none(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(b"not an image")
     assert await preview_jpeg(path, max_side=512, max_bytes=100_000) is None
+
+
+def test_a_restart_removes_the_part_files_of_downloads_that_died(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from bailian_mcp.media import PART_OWNER, STALE_PART_SECONDS, part_path, remove_stale_parts
+
+    day = tmp_path / "2026-12-07"
+    day.mkdir()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = PART_OWNER.rsplit("-", 1)[0]
+    dead = day / f".job_a-0.png.{host}-{ended.stdout.strip()}.0a1b2c3d.part"
+    ours = part_path(day / "job_b-0.png")
+    old_elsewhere = day / ".job_c-0.png.other_host-7.0a1b2c3d.part"
+    fresh_elsewhere = day / ".job_d-0.png.other_host-7.0a1b2c3d.part"
+    saved = day / "job_e-0.png"
+    for path in (dead, ours, old_elsewhere, fresh_elsewhere, saved):
+        path.write_bytes(b"x")
+    long_ago = time.time() - STALE_PART_SECONDS - 60
+    os.utime(old_elsewhere, (long_ago, long_ago))
+
+    assert remove_stale_parts(tmp_path) == 2
+    assert not dead.exists() and not old_elsewhere.exists()
+    assert ours.exists() and fresh_elsewhere.exists() and saved.exists(), "live downloads and results stay"

@@ -267,6 +267,25 @@ async def test_resume_of_a_finished_job_whose_file_was_deleted_downloads_it_agai
     assert job is not None and job.result == repaired.model_dump(mode="json")
 
 
+async def test_a_deleted_file_that_cannot_be_saved_again_is_reported_missing_not_saved(
+    services: Services, mock: respx.MockRouter
+) -> None:
+    mock.post(SUBMIT_PATH).mock(return_value=submitted())
+    mock.get(f"/tasks/{TASK_ID}").mock(return_value=two_images())
+    downloads = serve_images(mock)
+    first = await services.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
+    assert first.outputs[0].path is not None
+    Path(first.outputs[0].path).unlink()
+    downloads[URLS[0]].mock(return_value=httpx.Response(403))  # the URL has expired
+
+    repaired = await services.runner.resume(first.job_id, wait_seconds=5)
+
+    gone, kept = repaired.outputs
+    assert gone.path is None and gone.bytes is None and gone.url is not None, "missing, with its URL"
+    assert kept.path is not None and Path(kept.path).is_file()
+    assert any("saved file is gone" in warning for warning in repaired.warnings)
+
+
 async def test_resume_downloads_only_the_missing_files(services: Services, mock: respx.MockRouter) -> None:
     # Runner._repair: "A finished job's stored result, with any missing local file downloaded again."
     mock.post(SUBMIT_PATH).mock(return_value=submitted())

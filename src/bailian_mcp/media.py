@@ -9,6 +9,8 @@ import hashlib
 import io
 import mimetypes
 import os
+import socket
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +46,53 @@ def suffix_for(url: str, default: str) -> str:
     return suffix if suffix and len(suffix) <= 5 else default
 
 
+def _host() -> str:
+    return socket.gethostname().replace(".", "_")
+
+
+PART_OWNER = f"{_host()}-{os.getpid()}"
+"""Who writes a download's `.part` file (host and process): a restart removes those of processes gone."""
+STALE_PART_SECONDS = 3600  # a `.part` of another machine, untouched this long, is a download that died
+
+
+def part_path(dest: Path) -> Path:
+    """Where `dest` is written until it is complete: a hidden `.part` file naming its writer."""
+    return dest.with_name(f".{dest.name}.{PART_OWNER}.{uuid.uuid4().hex[:8]}.part")
+
+
+def remove_stale_parts(folder: Path) -> int:
+    """Remove the `.part` files under `folder` that no live download writes: those of processes of this host that
+    have ended, and those of other hosts untouched for STALE_PART_SECONDS. How many were removed."""
+    host = _host()
+    removed = 0
+    for part in folder.glob("**/.*.part"):
+        owner = part.name.rsplit(".", 3)[-3] if part.name.count(".") >= 4 else ""
+        owner_host, _, pid = owner.rpartition("-")
+        try:
+            if owner_host == host and pid.isdigit():
+                stale = not _alive(int(pid))
+            else:
+                stale = time.time() - part.stat().st_mtime > STALE_PART_SECONDS
+            if stale:
+                part.unlink()
+                removed += 1
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def _fetch_once(http: httpx.AsyncClient, url: str, dest: Path, max_bytes: int) -> SavedFile:
-    part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+    part = part_path(dest)
     digest = hashlib.sha256()
     size = 0
     try:

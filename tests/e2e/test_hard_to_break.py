@@ -99,3 +99,22 @@ async def test_a_huge_data_uri_is_refused_before_it_is_decoded(client: Client) -
     huge = "data:image/png;base64," + "A" * (40 * 1024 * 1024)
     result = await client.call_tool("edit_image", {"image": huge, "prompt": "x"})
     assert result.is_error and "MB; allowed" in str(result.content[0])
+
+
+async def test_no_part_file_of_a_killed_download_survives_a_restart(tmp_path: Path, emulator: RunningEmulator) -> None:
+    import subprocess
+    import sys
+
+    from bailian_mcp.media import PART_OWNER
+
+    settings = make_settings(tmp_path, emulator.base_url)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    day = settings.output_dir / "2026-12-06"
+    day.mkdir(parents=True)
+    left = day / f".job_x-0.mp4.{PART_OWNER.rsplit('-', 1)[0]}-{ended.stdout.strip()}.0a1b2c3d.part"
+    left.write_bytes(b"half a video")
+    async with Client(build_server(settings)) as client:
+        await client.list_tools()
+        with anyio.fail_after(5):
+            while left.exists():
+                await anyio.sleep(0.02)

@@ -78,8 +78,12 @@ class OutputFolder:
                 file = await download(client.http, output.url or "", dest, max_bytes=self.max_bytes)
             except (DownloadError, OSError) as exc:
                 reason = f"{exc}" if isinstance(exc, DownloadError) else f"the output folder failed ({exc})."
-                warnings.append(f"Could not save {output.kind} {output.index}: {reason} Its URL is in the result.")
-                saved.append(output)
+                gone = " Its saved file is gone." if output.path else ""
+                warnings.append(
+                    f"Could not save {output.kind} {output.index}: {reason}{gone} Its URL is in the result."
+                )
+                # A file that is no longer there is reported missing: no path, no size, no link to it.
+                saved.append(output.model_copy(update={"path": None, "bytes": None, "sha256": None}))
                 continue
             saved.append(await describe_file(output, file.path, file.size, file.sha256, file.mime_type))
         return saved

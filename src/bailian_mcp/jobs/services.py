@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
+import anyio.to_thread
 
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.catalog import MODELS
@@ -15,6 +17,7 @@ from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.jobs.runner import Runner
 from bailian_mcp.jobs.store import JobStore
+from bailian_mcp.media import remove_stale_parts
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,16 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     try:
         await learn_durations(store, client)
         async with anyio.create_task_group() as background:
+            background.start_soon(_remove_stale_parts, settings.output_dir)
             runner = Runner(settings=settings, client=client, store=store, background=background)
             yield Services(settings=settings, client=client, store=store, runner=runner)
             background.cancel_scope.cancel()  # exchanges still in flight are recorded as interrupted
     finally:
         await client.aclose()
         store.close()
+
+
+async def _remove_stale_parts(folder: Path) -> None:
+    """Downloads a killed process left half-written are removed, off the event loop, once the server is up."""
+    if folder.is_dir():
+        await anyio.to_thread.run_sync(remove_stale_parts, folder)
