@@ -117,6 +117,19 @@ class Settings(BaseModel):
         validation_alias="BAILIAN_HTTP_TOKEN",
         description="Bearer token the SSE and streamable HTTP transports require (Authorization: Bearer ...).",
     )
+    http_max_connections: int = Field(
+        200,
+        ge=1,
+        validation_alias="BAILIAN_HTTP_MAX_CONNECTIONS",
+        description="Connections the HTTP transports hold at once; beyond, new ones get 503 at once.",
+    )
+    http_header_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        validation_alias="BAILIAN_HTTP_HEADER_SECONDS",
+        description="Seconds a client has to send a request's headers to the HTTP transports before it is cut off.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         validation_alias="BAILIAN_ALLOWED_HOSTS",

@@ -139,6 +139,7 @@ def serve(args: argparse.Namespace) -> None:
             build_server(settings, log_level=args.log_level).run("stdio")
         else:
             from bailian_mcp.server.http_security import HttpSecurity, add_health_route
+            from bailian_mcp.server.http_serving import serve_http
 
             security = HttpSecurity.from_settings(
                 settings, host=args.host, port=args.port, allow_unauthenticated_remote=args.allow_unauthenticated_remote
@@ -149,7 +150,16 @@ def serve(args: argparse.Namespace) -> None:
                 settings, log_level=args.log_level, token_verifier=security.token_verifier, auth=security.auth
             )
             add_health_route(server)
-            server.run(args.transport, host=args.host, port=args.port, transport_security=security.transport_security)
+            serve_http(
+                server,
+                args.transport,
+                host=args.host,
+                port=args.port,
+                transport_security=security.transport_security,
+                max_connections=settings.http_max_connections,
+                header_seconds=settings.http_header_seconds,
+                log_level=args.log_level,
+            )
     finally:
         if emulator is not None:
             emulator.stop()
