@@ -642,3 +642,46 @@ async def test_an_output_folder_that_fails_after_the_task_is_a_warning_with_the_
     assert len([w for w in result.warnings if w.startswith("Could not save")]) == 2
     stored = await services.store.get(result.job_id)
     assert stored is not None and stored.status == "SUCCEEDED"
+
+
+async def test_a_store_that_cannot_record_the_task_after_the_post_still_hands_out_its_id(
+    services: Services, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from bailian_mcp.jobs.store import JobStoreWriteError
+    from bailian_mcp.jobs.submission import UnrecordedTaskError
+
+    submit = mock.post(SUBMIT_PATH).mock(return_value=submitted())
+    mock.get(f"/tasks/{TASK_ID}").mock(return_value=two_images())
+    serve_images(mock)
+    attach = services.store.attach_task
+
+    async def disk_full(job_id: str, task_id: str, status: str) -> None:
+        raise JobStoreWriteError(services.store.path, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(services.store, "attach_task", disk_full)
+    with pytest.raises(UnrecordedTaskError) as raised:
+        await services.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=5)
+    said = str(raised.value)
+    assert TASK_ID in said and "database or disk is full" in said and "free space" in said
+    assert any(TASK_ID in record.getMessage() for record in caplog.records), "the task id is in the log"
+    monkeypatch.setattr(services.store, "attach_task", attach)  # the disk has room again
+
+    result = await services.runner.resume(TASK_ID, wait_seconds=5)
+    assert result.done and result.status == "SUCCEEDED" and result.task_id == TASK_ID
+    assert submit.call_count == 1, "never sent again"
+    (job,) = await services.store.list()
+    assert job.task_id == TASK_ID and job.job_id == result.job_id
+
+
+async def test_a_start_marks_submissions_left_without_a_task_as_uncertain(services: Services) -> None:
+    import time
+
+    job = await services.store.create(
+        capability="text_to_image", model="wan2.2-t2i-flash", base_url=BASE, params={}, request={}
+    )
+    assert await services.store.claim_sending(job.job_id)
+    await services.store.mark_lost_submissions(sent_before=time.time() + 1)
+    marked = await services.store.get(job.job_id)
+    assert marked is not None and marked.status == "SUBMIT_UNCERTAIN"

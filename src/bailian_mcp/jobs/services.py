@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from bailian_mcp.catalog import MODELS
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.runner import Runner
 from bailian_mcp.jobs.store import JobStore
 from bailian_mcp.media import remove_stale_parts
@@ -59,6 +61,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     )
     store = JobStore(settings.job_db_path, base_url=settings.resolved_base_url)
     try:
+        await store.mark_lost_submissions(sent_before=time.time() - admin.REPLY_WINDOW)
         await learn_durations(store, client)
         async with anyio.create_task_group() as background:
             background.start_soon(_remove_stale_parts, settings.output_dir)

@@ -11,7 +11,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from bailian_mcp.errors import ConfigurationError
+from bailian_mcp.errors import BailianError, ConfigurationError
 from bailian_mcp.jobs.status import JOB_FINAL
 
 _SCHEMA = """
@@ -122,6 +123,17 @@ class JobStoreUnavailableError(ConfigurationError):
         )
 
 
+class JobStoreWriteError(BailianError):
+    """The job store failed under way (a full disk, a read-only file or folder): the cause and the remedy."""
+
+    def __init__(self, path: Path, exc: sqlite3.DatabaseError) -> None:
+        self.cause = str(exc)
+        super().__init__(
+            f"The job store {path} cannot be written ({exc}): free space on its disk, or make it and its folder "
+            "writable (or set BAILIAN_DATA_DIR to another folder)."
+        )
+
+
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:16]
 
@@ -171,6 +183,8 @@ class JobStore:
         self._quick.execute("PRAGMA synchronous = NORMAL")
         self._quick.execute("PRAGMA wal_autocheckpoint = 0")
         self._quick_writes = 0
+        # Tasks DashScope created whose ids could not be written (a full disk): task id -> job id, until they are.
+        self.unrecorded: dict[str, str] = {}
 
     def _add_missing_columns(self) -> None:
         present = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
@@ -197,8 +211,12 @@ class JobStore:
             changed = self._quick.execute(sql, args).rowcount
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # or extended codes
-                raise
+                raise JobStoreWriteError(self.path, exc) from None
             return None
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise JobStoreWriteError(self.path, exc) from None
         finally:
             self._quick_lock.release()
         self._quick_writes += 1
@@ -216,12 +234,22 @@ class JobStore:
         return changed
 
     def _run_write(self, sql: str, args: tuple[Any, ...]) -> int:
-        with self._lock:
+        with self._lock, self._failures():
             return self._db.execute(sql, args).rowcount
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._failures():
             return self._db.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """SQLite failing (a full disk, a read-only file, damage found under way) as a JobStoreWriteError."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise  # a rule of the schema, not the store failing
+        except sqlite3.DatabaseError as exc:
+            raise JobStoreWriteError(self.path, exc) from None
 
     async def _arun(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return await anyio.to_thread.run_sync(self._run, sql, args, limiter=self._worker)
@@ -297,7 +325,7 @@ class JobStore:
 
     def _attach(self, job_id: str, task_id: str, status: str) -> None:
         now = time.time()
-        with self._lock, self._db:  # one transaction
+        with self._lock, self._failures(), self._db:  # one transaction
             self._db.execute("BEGIN IMMEDIATE")
             # The job that paid for a task takes it back from whoever holds it: a listing may have adopted it
             # while the submission's reply was on the way, or matched it to another job whose reply was lost.
@@ -376,8 +404,26 @@ class JobStore:
         return Job._from_row(rows[0]) if rows else None
 
     async def find(self, handle: str) -> Job | None:
-        """A job by its job id or by its DashScope task id."""
-        return await self.get(handle) or await self.by_task(handle)
+        """A job by its job id or by its DashScope task id (recording first a task id that could not be written)."""
+        job = await self.get(handle) or await self.by_task(handle)
+        pending = {job_id: task_id for task_id, job_id in self.unrecorded.items()}
+        task_id = handle if handle in self.unrecorded else pending.get(job.job_id) if job else None
+        if task_id is None:
+            return job
+        await self.attach_task(self.unrecorded[task_id], task_id, "PENDING")
+        del self.unrecorded[task_id]
+        return await self.by_task(task_id)
+
+    async def mark_lost_submissions(self, *, sent_before: float) -> None:
+        """Submissions sent before `sent_before` that still have no task on record (a reply lost, or one that could
+        not be written, in a process that has ended) as SUBMIT_UNCERTAIN: DashScope's task list can then give them
+        back their task (admin.sync_remote)."""
+        error = {"code": "Interrupted", "message": "no task was recorded for this submission"}
+        await self._write(
+            "UPDATE jobs SET status = 'SUBMIT_UNCERTAIN', error_json = ? WHERE status = 'SUBMITTING'"
+            " AND task_id IS NULL AND submitted_at IS NOT NULL AND submitted_at < ?",
+            (json.dumps(error), sent_before),
+        )
 
     async def list(
         self,

@@ -8,6 +8,7 @@ build (validate) ─► upload local inputs ─► store.create ─► send ─�
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,8 +20,9 @@ from bailian_mcp.dashscope.client import DashScopeClient, TaskSnapshot
 from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, upload_file
 from bailian_mcp.errors import BailianError
 from bailian_mcp.inputs import LocalFile
-from bailian_mcp.jobs.store import Job, JobStore
+from bailian_mcp.jobs.store import Job, JobStore, JobStoreWriteError
 
+logger = logging.getLogger(__name__)
 INLINE_DATA_KEPT = 256  # characters of a data: URI kept in the job record
 
 
@@ -65,6 +67,21 @@ async def upload_inputs(
     return request.with_body(body, headers)
 
 
+class UnrecordedTaskError(BailianError):
+    """DashScope created (and will charge for) a task whose id the job store could not record: the id is said to the
+    caller and written to the log, so the task is never orphaned; a later start reconciles the job."""
+
+    def __init__(self, job: Job, task_id: str, exc: JobStoreWriteError) -> None:
+        self.task_id = task_id
+        logger.warning("DashScope created task %s for job %s; the job store could not record it", task_id, job.job_id)
+        super().__init__(
+            f"DashScope created task {task_id} for job {job.job_id} (it is paid for), but the job store could not "
+            f"record it: {exc} Keep the task id: once the store can be written, get_task with task_id={task_id} "
+            "collects the result. Do not generate again.",
+            next_step="resume",
+        )
+
+
 class AlreadySentError(BailianError):
     """The job's request went out before (from another process, or before a restart): it is never sent twice."""
 
@@ -78,8 +95,12 @@ async def submit_task(client: DashScopeClient, store: JobStore, job: Job, reques
             if not await store.claim_sending(job.job_id):
                 raise AlreadySentError(f"Job {job.job_id} was sent already; it is not sent again.", next_step="resume")
             snapshot = await client.submit(request.path, request.body, headers=request.headers)
-            await store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
-    except AlreadySentError:
+            try:
+                await store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
+            except JobStoreWriteError as exc:
+                store.unrecorded[snapshot.task_id] = job.job_id  # recorded when the job is next asked for
+                raise UnrecordedTaskError(job, snapshot.task_id, exc) from exc
+    except (AlreadySentError, UnrecordedTaskError):
         raise
     except BaseException as exc:
         replacement = await record_send_failure(store, job, exc, creates_task=True)
