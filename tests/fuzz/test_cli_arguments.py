@@ -53,9 +53,9 @@ from bailian_mcp.batch.file import MIXED_SECTION, sections
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.cli.commands import command_names
 from bailian_mcp.cli.options import FieldOption, field_options
-from bailian_mcp.cli.output import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
 from bailian_mcp.config import REGION_BASE_URLS, Settings
 from bailian_mcp.emulator import RunningEmulator, start_in_thread
+from bailian_mcp.exit_codes import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
 from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
 from tests.support.emulators import FUZZ_EMULATOR
 from tests.support.fuzz.checks import CrashLog, emulator_crashes, innermost

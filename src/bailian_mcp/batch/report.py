@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from bailian_mcp.batch.file import BatchTask
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.capabilities.base import Product
+from bailian_mcp.exit_codes import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
 from bailian_mcp.jobs.results import Cost, ErrorInfo, JobResult, OutputFile, iso_utc, produced, sum_costs
 
 Outcome = Literal["submitted", "resumed", "reused", "invalid", "not_run"]
@@ -149,12 +150,12 @@ def exit_code(report: BatchReport) -> int:
     invalid (nothing was sent); 3 otherwise (what was sent failed at the service)."""
     t = report.totals
     if t.succeeded == t.tasks:
-        return 0
+        return EXIT_OK
     if t.succeeded or t.partial or t.running or t.not_run:
-        return 4
+        return EXIT_PARTIAL
     if t.invalid == t.tasks:
-        return 2
-    return 3
+        return EXIT_INPUT
+    return EXIT_SERVICE
 
 
 def default_report_path(batch_file: Path) -> Path:

@@ -24,9 +24,10 @@ import anyio
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.cli import handlers
 from bailian_mcp.cli.options import add_model_options
-from bailian_mcp.cli.output import EXIT_CODES, EXIT_INTERRUPTED, Output
+from bailian_mcp.cli.output import EXIT_CODES, Output
 from bailian_mcp.cli.wording import DEFAULT_WAIT, SHELL_WORDS
 from bailian_mcp.config import EMULATOR_KEY, REGION_BASE_URLS
+from bailian_mcp.exit_codes import EXIT_INTERRUPTED
 from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
 
 BATCH_WAIT = 1800.0

@@ -24,9 +24,6 @@ from bailian_mcp.capabilities.base import Capability, parse_params
 from bailian_mcp.capabilities.fields import absolute_paths
 from bailian_mcp.cli.options import FieldOption, collect
 from bailian_mcp.cli.output import (
-    EXIT_INPUT,
-    EXIT_OK,
-    EXIT_PARTIAL,
     Output,
     print_model_table,
     print_result,
@@ -34,6 +31,7 @@ from bailian_mcp.cli.output import (
     report_result,
 )
 from bailian_mcp.cli.wording import SHELL_WORDS
+from bailian_mcp.exit_codes import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL
 from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
 from bailian_mcp.jobs.services import Services

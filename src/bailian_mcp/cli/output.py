@@ -18,6 +18,7 @@ from bailian_mcp.cli.wording import SHELL_WORDS
 from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope.errors import DashScopeError
 from bailian_mcp.errors import BailianError
+from bailian_mcp.exit_codes import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVICE
 from bailian_mcp.jobs.results import JobResult, TaskList
 from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.jobs.submission import SubmitUncertainError
@@ -26,12 +27,6 @@ from bailian_mcp.media import DownloadError
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-EXIT_OK = 0
-EXIT_INPUT = 2
-EXIT_SERVICE = 3
-EXIT_PARTIAL = 4
-EXIT_INTERRUPTED = 130
 
 EXIT_CODES = """\
 exit codes:

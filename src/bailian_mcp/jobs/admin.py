@@ -22,6 +22,11 @@ REMOTE_MAX_PAGES = 5
 REMOTE_WINDOW_HOURS = 24  # DashScope lists the tasks of the last 24 hours
 
 
+def remote_since(since: float = 0.0) -> float:
+    """`since`, or the start of what DashScope's task list covers (a minute inside it) if that is later."""
+    return max(since, time.time() - REMOTE_WINDOW_HOURS * 3600 + 60)
+
+
 def _service_time(moment: float) -> str:
     """The task list's time filter format: YYYYMMDDhhmmss in UTC+8."""
     return datetime.fromtimestamp(moment, tz=SERVICE_TZ).strftime("%Y%m%d%H%M%S")
@@ -160,7 +165,7 @@ async def list_jobs(
     synced, notes = SyncOutcome(adopted=0, matched=0), []
     if include_remote and client.has_api_key:
         try:
-            synced = await sync_remote(store, client, since=max(since, time.time() - REMOTE_WINDOW_HOURS * 3600))
+            synced = await sync_remote(store, client, since=remote_since(since))
         except errors.DashScopeError as exc:
             notes.append(f"DashScope's task list could not be read ({exc}); these are this server's records only.")
     jobs = await store.list(status=status, capability=capability, since=since, limit=limit)

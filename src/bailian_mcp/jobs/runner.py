@@ -178,7 +178,7 @@ class Runner:
                 "never made there (another key or region), or it ended more than 24 hours ago and has expired. "
                 "Nothing is waiting; generate again if you still need the result."
             )
-        await admin.sync_remote(self.store, self.client, since=time.time() - admin.REMOTE_WINDOW_HOURS * 3600 + 60)
+        await admin.sync_remote(self.store, self.client, since=admin.remote_since())
         job = await self.store.by_task(handle)
         if job is None:
             raise BailianError(
@@ -329,9 +329,9 @@ class Runner:
         created (see `admin.sync_remote`: found only when nothing else can have created it)."""
         if not self.client.has_api_key or job.submitted_at is None:
             return job
-        earliest = time.time() - admin.REMOTE_WINDOW_HOURS * 3600 + 60
         try:
-            await admin.sync_remote(self.store, self.client, since=max(job.submitted_at - admin.CLOCK_SKEW, earliest))
+            since = admin.remote_since(job.submitted_at - admin.CLOCK_SKEW)
+            await admin.sync_remote(self.store, self.client, since=since)
         except errors.DashScopeError:
             return job
         return await self.store.get(job.job_id) or job

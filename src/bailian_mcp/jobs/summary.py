@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from bailian_mcp.jobs.results import JobResult, OutputFile, TaskList
 
 
@@ -19,6 +22,11 @@ def summary(result: JobResult) -> str:
         handles += f" task_ids={','.join(result.task_ids)}"
     lines.append(handles)
     return "\n".join(lines)
+
+
+def model_line(model: Mapping[str, Any]) -> str:
+    """A catalogue entry (`catalog.catalogue()`) in one line: name, summary, price and regions."""
+    return f"{model['name']} — {model['summary']} ({model['price']}; regions {', '.join(model['regions'])})"
 
 
 def describe_output(output: OutputFile) -> str:

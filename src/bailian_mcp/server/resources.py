@@ -19,6 +19,7 @@ from mcp.types import INVALID_PARAMS
 from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.jobs.services import Services
+from bailian_mcp.jobs.summary import model_line
 from bailian_mcp.server.content import RESOURCE_MIME_TYPES
 from bailian_mcp.server.services import services_of
 from bailian_mcp.server.wording import MCP_WORDS
@@ -101,10 +102,7 @@ def capability_help(name: str) -> str:
         flag = "required" if param in required else "optional"
         lines.append(f"- `{param}` ({flag}{'; ' + limits if limits else ''}): {spec.get('description', '')}")
     lines += ["", "## Models", ""]
-    lines += [
-        f"- `{m['name']}`: {m['summary']} {m['price']}; regions {', '.join(m['regions'])}."
-        for m in catalog.catalogue(name)
-    ]
+    lines += [f"- {model_line(m)}" for m in catalog.catalogue(name)]
     return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandl
 from bailian_mcp.jobs.results import JobResult, TaskList
 from bailian_mcp.jobs.runner import ProgressCallback
 from bailian_mcp.jobs.services import Services
-from bailian_mcp.jobs.summary import task_list_text
+from bailian_mcp.jobs.summary import model_line, task_list_text
 from bailian_mcp.server.content import to_call_tool_result
 from bailian_mcp.server.schemas import input_schema, output_schema
 from bailian_mcp.server.services import services_of
@@ -237,10 +237,7 @@ def list_models_tool() -> Tool:
         arguments = parse_params(ListModelsParams, raw)
         region = None if arguments.all_regions else services.settings.region
         models = catalog.catalogue(arguments.capability, region=region)
-        lines = [
-            f"{m['capability']}: {m['name']} — {m['summary']} ({m['price']}; regions {', '.join(m['regions'])})"
-            for m in models
-        ]
+        lines = [f"{m['capability']}: {model_line(m)}" for m in models]
         return CallToolResult(
             content=[TextContent(type="text", text="\n".join(lines) or f"No such model in {region or 'any region'}.")],
             structured_content={"models": models},
