@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,11 +187,44 @@ async def list_jobs(
     )
 
 
+TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")  # what a DashScope task id can be (uuids in practice)
+
+
+async def find_job(store: JobStore, client: DashScopeClient, handle: str) -> Job:
+    """The job of a job id or DashScope task id. A task this store has never seen (made by a script, a teammate with
+    the same key, the console) is asked for (a status query costs nothing) and adopted from DashScope's task list
+    when it is of a catalogue model; refused with the reason otherwise, once and for all."""
+    handle = handle.strip()
+    job = await store.find(handle)
+    if job is not None:
+        return job
+    if handle.startswith("job_") or not TASK_ID.fullmatch(handle) or not client.has_api_key:
+        raise InputError(
+            "task_id",
+            handle,
+            "no job or task with this id is in this server's job store; "
+            "pass the job_id or task_id a generation call returned",
+        )
+    snapshot = await client.get_task(handle)
+    if snapshot.status == "UNKNOWN":
+        raise BailianError(
+            f"DashScope ({client.base_url}) does not know task {handle} for this API key: it was never made there "
+            "(another key or region), or it ended more than 24 hours ago and has expired. Nothing is waiting; "
+            "generate again if you still need the result."
+        )
+    await sync_remote(store, client, since=remote_since())
+    job = await store.by_task(handle)
+    if job is None:
+        raise BailianError(
+            f"Task {handle} is {snapshot.status} on DashScope, but it is not of a model this server serves (or not "
+            "in DashScope's task list of the last 24 hours), so it cannot be collected here."
+        )
+    return job
+
+
 async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> JobResult:
     """Cancel a job's DashScope task while it is PENDING; otherwise say what will happen instead."""
-    job = await store.find(handle.strip())
-    if job is None:
-        raise InputError("task_id", handle, "no job or task with this id is in this server's job store")
+    job = await find_job(store, client, handle)
     common: dict[str, Any] = {
         "job_id": job.job_id,
         "task_id": job.task_id,

@@ -17,7 +17,6 @@ The runner speaks no face's language: its results and errors carry `next_step` a
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -33,7 +32,7 @@ from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
-from bailian_mcp.errors import BailianError, ConfigurationError, InputError
+from bailian_mcp.errors import BailianError, ConfigurationError
 from bailian_mcp.jobs import admin, messages
 from bailian_mcp.jobs.exchanges import Exchanges
 from bailian_mcp.jobs.outputs import OutputFolder
@@ -51,7 +50,6 @@ from bailian_mcp.jobs.submission import (
 )
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
-TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")  # what a DashScope task id can be (uuids in practice)
 
 
 class Progress:
@@ -156,36 +154,9 @@ class Runner:
 
     async def resume(self, handle: str, *, wait_seconds: float, progress: ProgressCallback | None = None) -> JobResult:
         """Continue a job by job id or DashScope task id: wait more, or return (and repair) its result."""
-        job = await self.store.find(handle.strip()) or await self._task_made_elsewhere(handle.strip())
+        job = await admin.find_job(self.store, self.client, handle)
         capability = CAPABILITIES[job.capability]
         return await self._continue(job, capability, wait_seconds=wait_seconds, report=Progress(progress))
-
-    async def _task_made_elsewhere(self, handle: str) -> Job:
-        """A DashScope task this store has never seen (made by a script, a teammate with the same key, the console),
-        asked for (a status query costs nothing) and adopted from DashScope's task list when it is of a catalogue
-        model; refused with the reason otherwise, once and for all."""
-        if handle.startswith("job_") or not TASK_ID.fullmatch(handle) or not self.client.has_api_key:
-            raise InputError(
-                "task_id",
-                handle,
-                "no job or task with this id is in this server's job store; "
-                "pass the job_id or task_id a generation call returned",
-            )
-        snapshot = await self.client.get_task(handle)
-        if snapshot.status == "UNKNOWN":
-            raise BailianError(
-                f"DashScope does not know task {handle} for this API key in region {self.settings.region}: it was "
-                "never made there (another key or region), or it ended more than 24 hours ago and has expired. "
-                "Nothing is waiting; generate again if you still need the result."
-            )
-        await admin.sync_remote(self.store, self.client, since=admin.remote_since())
-        job = await self.store.by_task(handle)
-        if job is None:
-            raise BailianError(
-                f"Task {handle} is {snapshot.status} on DashScope, but it is not of a model this server serves (or not "
-                "in DashScope's task list of the last 24 hours), so it cannot be collected here."
-            )
-        return job
 
     async def _continue(
         self, job: Job, capability: Capability, *, wait_seconds: float, report: Progress, cancel_on_abort: bool = False
