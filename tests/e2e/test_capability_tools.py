@@ -270,7 +270,7 @@ async def test_speech_round_trip_text_to_speech_then_speech_to_text(mcp_client: 
     assert speech is not None and speech["usage"]["characters"] > 0
     (audio,) = speech["outputs"]
     assert audio["kind"] == "audio" and audio["path"].endswith(".wav") and audio["duration_seconds"] > 0
-    assert any(isinstance(block, AudioContent) for block in spoken.content)
+    assert not any(isinstance(block, AudioContent) for block in spoken.content), "not inlined unless asked"
 
     heard = await call(mcp_client, "speech_to_text", {"audio": [audio["path"]]})
     assert heard["status"] == "SUCCEEDED"

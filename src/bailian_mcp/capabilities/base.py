@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.dashscope.client import DashScopeClient, TaskSnapshot
@@ -43,9 +43,23 @@ Product = Literal["files", "text"]
 
 
 class Params(BaseModel):
-    """Base for capability parameters: unknown names are errors, not silently dropped."""
+    """Base for capability parameters: unknown names are errors, not silently dropped; an optional parameter (one
+    whose default is None) given as blank text or an empty list is not given (clients that must send every parameter,
+    strict function calling among them, send those for "nothing")."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_not_given(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        optional = {name for name, info in cls.model_fields.items() if info.default is None}
+        return {name: value for name, value in data.items() if not (name in optional and _blank(value))}
+
+
+def _blank(value: Any) -> bool:
+    return (isinstance(value, str) and not value.strip()) or (isinstance(value, list) and not value)
 
 
 P = TypeVar("P", bound=BaseModel)

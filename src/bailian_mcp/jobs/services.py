@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,5 +76,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
 
 async def _remove_stale_parts(folder: Path) -> None:
     """Downloads a killed process left half-written are removed, off the event loop, once the server is up."""
-    if folder.is_dir():
-        await anyio.to_thread.run_sync(remove_stale_parts, folder)
+    with contextlib.suppress(OSError):  # an unusable folder is said when a job needs it (OutputFolder.check)
+        if folder.is_dir():
+            await anyio.to_thread.run_sync(remove_stale_parts, folder)
