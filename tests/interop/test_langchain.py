@@ -24,7 +24,7 @@ from tests.interop.common import (
     is_job_link,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("interop-langchain")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv-langchain" / "bin" / "python"

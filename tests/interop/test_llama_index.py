@@ -21,7 +21,7 @@ from tests.interop.common import (
     saved_files,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("interop-llama-index")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from tests.interop.common import (
     saved_files,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("interop-openai-agents")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

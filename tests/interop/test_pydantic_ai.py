@@ -24,7 +24,7 @@ from tests.interop.common import (
     saved_files,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("interop-pydantic-ai")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -207,10 +207,13 @@ async def find_job(store: JobStore, client: DashScopeClient, handle: str) -> Job
         )
     snapshot = await client.get_task(handle)
     if snapshot.status == "UNKNOWN":
-        raise BailianError(
-            f"DashScope ({client.base_url}) does not know task {handle} for this API key: it was never made there "
-            "(another key or region), or it ended more than 24 hours ago and has expired. Nothing is waiting; "
-            "generate again if you still need the result."
+        raise InputError(
+            "task_id",
+            handle,
+            "",
+            message=f"Invalid task_id={handle!r}: DashScope ({client.base_url}) does not know this task for this API "
+            "key: it was never made there (another key or region), or it ended more than 24 hours ago and has "
+            "expired. Nothing is waiting; generate again if you still need the result.",
         )
     await sync_remote(store, client, since=remote_since())
     job = await store.by_task(handle)
