@@ -12,6 +12,7 @@ import pytest
 from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.jobs import services as runtime
 from tests.support.recordings import RECORDINGS, Recording
 from tests.support.services import FAST_POLL, FAST_RETRY, SETTINGS_ENV_NAMES
@@ -51,3 +52,12 @@ def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         runtime, "DashScopeClient", functools.partial(DashScopeClient, retry=FAST_RETRY, poll=FAST_POLL)
     )
+
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process clients poll the emulator's 0.2-second tasks every 50-200 ms instead of the real service's first
+    second (the schedule itself is tests/test_polling.py's subject)."""
+    from bailian_mcp.dashscope import client
+
+    monkeypatch.setattr(client, "PollSchedule", functools.partial(PollSchedule, delays=(0.05, 0.1, 0.2), max_delay=0.5))
