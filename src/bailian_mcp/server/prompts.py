@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -27,6 +27,7 @@ from mcp.types import (
     PromptReference,
     ResourceTemplateReference,
 )
+from pydantic import Field
 
 from bailian_mcp import catalog
 from bailian_mcp.capabilities import CAPABILITIES
@@ -49,7 +50,12 @@ def _keyframe_models(model: catalog.ModelSpec) -> bool:
     return isinstance(model, VideoModel) and model.last_frame
 
 
-def poster(text: str, subject: str = "", style: str = "", model: str = "qwen-image") -> str:
+def poster(
+    text: Annotated[str, Field(description="The words the poster shows, exactly (Chinese or any language).")],
+    subject: Annotated[str, Field(description="What the poster is about, e.g. a shop opening.")] = "",
+    style: Annotated[str, Field(description="The look, e.g. red and gold, paper-cut.")] = "",
+    model: Annotated[str, Field(description="A Qwen-Image model (they draw text best).")] = "qwen-image",
+) -> str:
     """A poster or sign that shows `text` exactly (Chinese or any language)."""
     about = f" about {subject}" if subject else ""
     look = f" in the style: {style}" if style else ""
@@ -62,7 +68,13 @@ def poster(text: str, subject: str = "", style: str = "", model: str = "qwen-ima
     )
 
 
-def storyboard_to_clip(storyboard: str, shots: str = "2", video_model: str = "wan2.2-kf2v-flash") -> str:
+def storyboard_to_clip(
+    storyboard: Annotated[str, Field(description="What happens, shot by shot.")],
+    shots: Annotated[str, Field(description="How many keyframes to make (2-6).")] = "2",
+    video_model: Annotated[str, Field(description="An image-to-video model; keyframe models take a last frame.")] = (
+        "wan2.2-kf2v-flash"
+    ),
+) -> str:
     """A storyboard turned into keyframes and then a clip that moves from one to the next."""
     return (
         f"Turn this storyboard into a short video:\n{storyboard}\n\n"
@@ -76,7 +88,11 @@ def storyboard_to_clip(storyboard: str, shots: str = "2", video_model: str = "wa
     )
 
 
-def transcribe_and_summarise(audio: str, language: str = "", model: str = "") -> str:
+def transcribe_and_summarise(
+    audio: Annotated[str, Field(description="The recording: a URL or a local path.")],
+    language: Annotated[str, Field(description="A language code, e.g. zh or en (optional).")] = "",
+    model: Annotated[str, Field(description="A speech_to_text model (optional; fun-asr by default).")] = "",
+) -> str:
     """A recording transcribed with timestamps, then summarised."""
     hint = f" with language_hints=[{language!r}]" if language else ""
     chosen = f" and model={model}" if model else ""
@@ -88,7 +104,11 @@ def transcribe_and_summarise(audio: str, language: str = "", model: str = "") ->
     )
 
 
-def narrate(text: str, model: str = "cosyvoice-v3-flash", voice: str = "") -> str:
+def narrate(
+    text: Annotated[str, Field(description="The text to read aloud.")],
+    model: Annotated[str, Field(description="A text_to_speech model with voices of its own.")] = "cosyvoice-v3-flash",
+    voice: Annotated[str, Field(description="One of the model's voices (optional).")] = "",
+) -> str:
     """A text read aloud in a chosen voice."""
     chosen = f" and voice={voice}" if voice else " (its default voice, or one list_models lists for it)"
     return (
