@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bailian_mcp.config import Settings, load_settings
+from bailian_mcp.dashscope import client as dashscope_client
 from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
-from bailian_mcp.dashscope.polling import PollSchedule
 from bailian_mcp.jobs import services as runtime
 from tests.support.recordings import RECORDINGS, Recording
-from tests.support.services import FAST_POLL, FAST_RETRY, SETTINGS_ENV_NAMES
+from tests.support.services import FAST_POLL, FAST_RETRY, QUICK_POLL, SETTINGS_ENV_NAMES
+from tests.support.spawned import Spawner
 
 
 @pytest.fixture
@@ -58,6 +60,14 @@ def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process clients poll the emulator's 0.2-second tasks every 50-200 ms instead of the real service's first
     second (the schedule itself is tests/test_polling.py's subject)."""
-    from bailian_mcp.dashscope import client
+    monkeypatch.setattr(dashscope_client, "PollSchedule", lambda: QUICK_POLL)
 
-    monkeypatch.setattr(client, "PollSchedule", functools.partial(PollSchedule, delays=(0.05, 0.1, 0.2), max_delay=0.5))
+
+@pytest.fixture(scope="module")
+def spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawner]:
+    """Every server a test module starts is stopped at its end."""
+    spawner = Spawner(tmp_path_factory)
+    try:
+        yield spawner
+    finally:
+        spawner.stop_all()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,16 +28,6 @@ from tests.support.spawned import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawner]:
-    """Every server a test module starts is stopped at its end."""
-    spawner = Spawner(tmp_path_factory)
-    try:
-        yield spawner
-    finally:
-        spawner.stop_all()
 
 
 @pytest.fixture(scope="module", params=["streamable-http", "sse"])

@@ -7,7 +7,6 @@ Servers are `bailian-mcp --emulator` on free loopback ports, reached only throug
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -25,15 +24,6 @@ from tests.support.spawned import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawner]:
-    spawner = Spawner(tmp_path_factory)
-    try:
-        yield spawner
-    finally:
-        spawner.stop_all()
 
 
 @pytest.fixture(scope="module", params=["streamable-http", "sse"])

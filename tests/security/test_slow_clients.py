@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,15 +13,6 @@ import pytest
 from tests.support.spawned import INITIALIZE, MCP_ACCEPT, RunningServer, Spawner
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawner]:
-    spawner = Spawner(tmp_path_factory)
-    try:
-        yield spawner
-    finally:
-        spawner.stop_all()
 
 
 def trickling(server: RunningServer) -> socket.socket:

@@ -25,6 +25,8 @@ SETTINGS_ENV_NAMES = all_environment_variables()
 
 FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
 FAST_POLL = PollSchedule(delays=(0.02,), max_delay=0.05)
+QUICK_POLL = PollSchedule(delays=(0.05, 0.1, 0.2), max_delay=0.5)
+"""What every in-process client of the suite polls with (the emulator's tasks take 0.2 s; see tests/conftest.py)."""
 
 
 def make_settings(tmp_path: Path, base_url: str, **overrides: Any) -> Settings:
