@@ -38,10 +38,12 @@ from _common import (
 from mcp import Client
 
 GB, MB = 1024**3, 1024**2
+WAV_HEAD = b"RIFF\xff\xff\xff\x7fWAVEfmt "  # a WAV header, so the file gets as far as the upload policy
 
 
-def sparse(path: Path, size: int) -> Path:
+def sparse(path: Path, size: int, head: bytes = b"") -> Path:
     with path.open("wb") as file:
+        file.write(head)
         file.truncate(size)
     return path
 
@@ -72,7 +74,7 @@ async def measure(client: Client, pid: int, action: Any) -> dict[str, float]:
 async def inputs_and_outputs(tmp: Path, base_url: str) -> dict[str, dict[str, float]]:
     folder = tmp / "inputs"
     folder.mkdir()
-    image, recording = sparse(folder / "huge.png", 3 * GB), sparse(folder / "huge.wav", 2 * GB)
+    image, recording = sparse(folder / "huge.png", 3 * GB), sparse(folder / "huge.wav", 2 * GB, WAV_HEAD)
     env = server_env(tmp, base_url, BAILIAN_INPUT_ROOTS=str(folder))
     figures = {}
     async with stdio_client_session(ENTRY_POINT, env=env) as client:

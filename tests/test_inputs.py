@@ -385,9 +385,19 @@ def test_an_audio_data_uri_is_refused_with_advice_to_use_a_file() -> None:
     assert "not data: URIs" in str(caught.value) and "save the audio to a file" in str(caught.value)
 
 
+HEADS = {  # the first bytes of each container (what `looks_like` reads)
+    ".wav": b"RIFF\x24\x00\x00\x00WAVEfmt ",
+    ".mp3": b"ID3\x04\x00\x00\x00\x00\x00\x00",
+    ".m4a": b"\x00\x00\x00\x20ftypM4A ",
+    ".flac": b"fLaC\x00\x00\x00\x22",
+    ".ogg": b"OggS\x00\x02",
+    ".mp4": b"\x00\x00\x00\x18ftypmp42",
+}
+
+
 @pytest.mark.parametrize("name", ["a.wav", "b.mp3", "c.m4a", "d.flac", "e.ogg", "f.mp4", "G.WAV"])
 def test_a_local_audio_file_is_accepted_by_suffix_and_left_to_hash_when_uploaded(root: Path, name: str) -> None:
-    data = b"RIFF fake audio bytes " + name.encode()
+    data = HEADS[Path(name).suffix.lower()] + b" audio bytes of " + name.encode()
     file = write(root / name, data)
     result = audio_input(str(file), [root], param="file_urls")
     assert isinstance(result, LocalFile)
@@ -395,6 +405,13 @@ def test_a_local_audio_file_is_accepted_by_suffix_and_left_to_hash_when_uploaded
     assert result.sha256 is None and result.param == "file_urls"
     assert file_sha256(file) == hashlib.sha256(data).hexdigest()
     assert result.mime_type.startswith(("audio/", "video/"))
+
+
+@pytest.mark.parametrize("name", ["notes.wav", "notes.mp3", "notes.m4a", "notes.ogg"])
+def test_a_file_whose_content_is_not_what_its_suffix_says_is_refused_before_upload(root: Path, name: str) -> None:
+    file = write(root / name, b"Dear diary, today I renamed a text file." * 10)
+    with pytest.raises(InputError, match="its content is not"):
+        audio_input(str(file), [root], param="file_urls")
 
 
 def test_a_text_file_is_not_audio(root: Path) -> None:

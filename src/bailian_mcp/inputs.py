@@ -239,8 +239,41 @@ def media_input(
     size = path.stat().st_size
     if size == 0 or size > max_bytes:
         raise InputError(param, value, f"the file has {size} bytes; allowed: 1 byte to {_megabytes(max_bytes)}")
+    with path.open("rb") as stream:
+        head = stream.read(HEAD_BYTES)
+    if not looks_like(path.suffix.lower(), head):
+        raise InputError(param, value, f"its content is not {what} (the file's first bytes say otherwise)")
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return LocalFile(path=path, sha256=None, size=size, mime_type=mime, param=param)
+
+
+HEAD_BYTES = 64
+
+
+def looks_like(suffix: str, head: bytes) -> bool:
+    """Whether a file's first bytes fit the container its suffix names (a suffix without a known signature fits).
+    Read before anything else of a file that may be GBs, so that a misnamed file is refused before it is uploaded."""
+    mpeg_audio = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # an MP3 frame or an ADTS header
+    signatures = {
+        ".wav": head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE",
+        ".avi": head[:4] == b"RIFF" and head[8:12] == b"AVI ",
+        ".mp3": head[:3] == b"ID3" or mpeg_audio,
+        ".aac": head[:4] == b"ADIF" or head[:3] == b"ID3" or mpeg_audio,
+        ".flac": head[:4] == b"fLaC" or head[:3] == b"ID3",
+        ".ogg": head[:4] == b"OggS",
+        ".opus": head[:4] == b"OggS",
+        ".amr": head[:5] == b"#!AMR",
+        ".webm": head[:4] == b"\x1a\x45\xdf\xa3",
+        ".mkv": head[:4] == b"\x1a\x45\xdf\xa3",
+        ".flv": head[:3] == b"FLV",
+        ".wma": head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",
+        ".wmv": head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",
+        ".mpeg": head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"),
+    }
+    iso_media = head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot")
+    for family in (".mp4", ".m4a", ".mov"):
+        signatures[family] = iso_media
+    return signatures.get(suffix, True)
 
 
 def _megabytes(size: int) -> str:
