@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -61,14 +62,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         spawner.stop_all()
 
 
+@pytest.fixture(scope="module")
+def runs(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every scenario run against the server, two at a time (part of a run is the suite waiting on the server)."""
+    output = tmp_path_factory.mktemp("conformance")
+
+    def run(scenario: str) -> subprocess.CompletedProcess[str]:
+        command = [str(NODE), str(SUITE), "server", "--url", f"{server.url}/mcp", "--scenario", scenario]
+        folder = output / scenario
+        folder.mkdir()
+        return subprocess.run(
+            [*command, "--expected-failures", str(BASELINE), "--output-dir", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=folder,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(SCENARIOS, pool.map(run, SCENARIOS), strict=True))
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario_passes(server: RunningServer, scenario: str, tmp_path: Path) -> None:
-    command = [str(NODE), str(SUITE), "server", "--url", f"{server.url}/mcp", "--scenario", scenario]
-    run = subprocess.run(
-        [*command, "--expected-failures", str(BASELINE), "--output-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+def test_scenario_passes(runs: dict[str, subprocess.CompletedProcess[str]], scenario: str) -> None:
+    run = runs[scenario]
     assert run.returncode == 0, f"{scenario}:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"

@@ -27,7 +27,7 @@ from tests.support.fuzz.targets import FuzzTarget
 pytestmark = pytest.mark.slow
 
 COMMON = fuzz_settings(HealthCheck.differing_executors)
-EXAMPLES_PER_TOOL = 100
+EXAMPLES_PER_TOOL = 80
 # The tools whose valid calls render and download real images or clips get fewer (each such call costs ~0.1 s).
 EXAMPLES = {"text_to_image": 50, "text_to_video": 60}
 LEGACY_EXAMPLES = 60  # spread over all tools

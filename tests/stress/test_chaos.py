@@ -3,7 +3,8 @@
 The emulator (loopback, tiny task durations) resets connections before and after reading requests, throttles
 in bursts, answers 5xx, cuts and garbles replies, slows and stalls downloads, fails, half-fails and strands
 tasks, signs expired result URLs and drops speech WebSockets — at modest rates, from a fixed seed. The server
-under test is the real one (`build_server`, in-memory MCP client) with its real retry and polling rules.
+under test is the real one (`build_server`, in-memory MCP client) with its real retry rules (polling the emulator's
+tiny tasks quickly, as every in-process test does).
 
 Afterwards every unfinished job is followed with `get_task` (stranded ones cancelled), `list_tasks` adopts what
 DashScope has that the store lacks, and the record is checked: no created task is missing from the job store,
