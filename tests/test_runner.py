@@ -19,6 +19,7 @@ from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImagePar
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.errors import ConfigurationError, InputError
+from bailian_mcp.jobs.admin import cancel_job
 from bailian_mcp.jobs.results import JobResult
 from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.jobs.submission import SubmitUncertainError
@@ -543,6 +544,24 @@ async def test_a_pending_task_that_refuses_cancellation_keeps_its_status(
     assert cancel.call_count == 1
     [job] = await services.store.list()
     assert job.status == "PENDING"
+
+
+async def test_a_cancel_resent_after_its_reply_was_lost_is_refused_yet_reports_the_task_cancelled(
+    services: Services, mock: respx.MockRouter
+) -> None:
+    """The first cancel worked but its reply was lost; the resent one is refused with a body nobody can read."""
+    mock.post(SUBMIT_PATH).mock(return_value=submitted())
+    states = iter(["PENDING", "CANCELED"])
+    mock.get(f"/tasks/{TASK_ID}").mock(side_effect=lambda request: task(next(states)))
+    cancel = mock.post(f"/tasks/{TASK_ID}/cancel").mock(
+        side_effect=[httpx.ReadError("reset"), httpx.Response(400, content=b'{"request_id": "\xff<html>502')]
+    )
+    handle = await services.runner.run(TEXT_TO_IMAGE, params(), wait_seconds=0)
+    answer = await cancel_job(services.store, services.client, handle.job_id)
+    assert cancel.call_count == 2
+    assert answer.status == "CANCELED" and answer.done and "nothing was generated" in answer.message
+    [job] = await services.store.list()
+    assert job.status == "CANCELED"
 
 
 async def test_cancelling_the_caller_during_submit_waits_for_the_task_id_then_cancels_it(

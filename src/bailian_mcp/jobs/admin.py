@@ -252,10 +252,14 @@ async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> J
     try:
         await client.cancel(job.task_id)
     except errors.InvalidRequestError as exc:
-        if exc.code != "UnsupportedOperation":
-            raise
+        # A cancel resent after its reply was lost is refused (the task is no longer PENDING: our first one
+        # worked), and a refusal's body may be unreadable; the task's state says what happened.
         snapshot = await client.get_task(job.task_id)
+        if snapshot.status != "CANCELED" and exc.code != "UnsupportedOperation":
+            raise
         await store.set_status(job.job_id, snapshot.status)
+        if snapshot.status == "CANCELED":
+            return _cancelled(common, job.task_id)
         return JobResult(
             **common,
             status=job_status(snapshot.status),
@@ -265,11 +269,15 @@ async def cancel_job(store: JobStore, client: DashScopeClient, handle: str) -> J
             next_step="resume",
         )
     await store.set_status(job.job_id, "CANCELED")
+    return _cancelled(common, job.task_id)
+
+
+def _cancelled(common: dict[str, Any], task_id: str) -> JobResult:
     return JobResult(
         **common,
         status="CANCELED",
         done=True,
-        message=f"Task {job.task_id} was cancelled before it ran; nothing was generated or charged.",
+        message=f"Task {task_id} was cancelled before it ran; nothing was generated or charged.",
     )
 
 
