@@ -18,6 +18,7 @@ from bailian_mcp.jobs import services as runtime
 from tests.support.recordings import RECORDINGS, Recording
 from tests.support.services import FAST_POLL, FAST_RETRY, QUICK_POLL, SETTINGS_ENV_NAMES
 from tests.support.spawned import Spawner
+from tests.support.stores import STORE_KINDS, StoreLocation, store_location
 
 
 @pytest.fixture
@@ -71,3 +72,10 @@ def spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawner]:
         yield spawner
     finally:
         spawner.stop_all()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreLocation]:
+    """A job store location of each kind (SQLite; PostgreSQL when a test database is given, always in CI)."""
+    with store_location(request.param, tmp_path) as location:
+        yield location

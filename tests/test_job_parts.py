@@ -20,7 +20,7 @@ from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.services import Services
-from bailian_mcp.jobs.store import JobStore
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from tests.support.services import quick_services
 
 BASE = "https://dashscope.test/api/v1"
@@ -238,7 +238,7 @@ async def test_cancelling_a_job_whose_parts_are_all_pending_ends_it(services: Se
 
 
 async def test_a_send_is_claimed_once(settings: Settings) -> None:
-    store = JobStore(settings.job_db_path)
+    store = SQLiteJobStore(settings.job_db_path)
     try:
         job = await store.create(capability="speech_to_text", model=MODEL, base_url=BASE, params={}, request={})
         assert await store.claim_sending(job.job_id)
@@ -261,7 +261,7 @@ def test_an_older_store_gains_the_part_columns(settings: Settings) -> None:
             " NULL, 1, 1, 1, 1, NULL, NULL)",
             (BASE,),
         )
-    store = JobStore(settings.job_db_path)
+    store = SQLiteJobStore(settings.job_db_path)
     try:
         (old,) = anyio.run(store.list)
         assert old.job_id == "job_old" and old.parent_id is None and old.part_count == 0

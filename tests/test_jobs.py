@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +18,27 @@ from pydantic import SecretStr
 
 from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImageParams
 from bailian_mcp.config import Settings
-from bailian_mcp.jobs import store as jobs
+from bailian_mcp.jobs import migrations, store_sqlite
 from bailian_mcp.jobs.status import JOB_FINAL, TASK_FINAL
-from bailian_mcp.jobs.store import JobStore
+from bailian_mcp.jobs.store import JobStore, JobStoreUnavailableError
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from tests.support.services import quick_services
+from tests.support.stores import StoreLocation
 
 BASE = "https://dashscope.test/api/v1"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
-    job_store = JobStore(tmp_path / "state" / "jobs.sqlite3")
+async def store(store_at: StoreLocation) -> AsyncIterator[JobStore]:
+    """A store of each kind: every test taking it runs on SQLite and on PostgreSQL."""
+    job_store = await store_at.open()
+    yield job_store
+    await job_store.aclose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SQLiteJobStore]:
+    job_store = SQLiteJobStore(tmp_path / "state" / "jobs.sqlite3")
     yield job_store
     job_store.close()
 
@@ -50,7 +62,7 @@ def test_final_states_are_the_tasks_plus_rejected() -> None:
 
 
 def test_the_store_creates_its_folder(tmp_path: Path) -> None:
-    JobStore(tmp_path / "a" / "b" / "jobs.sqlite3").close()
+    SQLiteJobStore(tmp_path / "a" / "b" / "jobs.sqlite3").close()
     assert (tmp_path / "a" / "b" / "jobs.sqlite3").is_file()
 
 
@@ -188,9 +200,8 @@ async def test_list_filters_by_status_capability_and_since(store: JobStore) -> N
     assert await store.list(status="SUCCEEDED") == []
 
 
-async def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.sqlite3"
-    first, second = JobStore(path), JobStore(path)
+async def test_two_stores_on_one_database_see_each_others_writes(store_at: StoreLocation) -> None:
+    first, second = await store_at.open(), await store_at.open()
     try:
         job_id = await new_job(first)
         seen = await second.get(job_id)
@@ -202,27 +213,25 @@ async def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> 
         other = await new_job(second)
         assert {j.job_id for j in await first.list()} == {job_id, other}
     finally:
-        first.close()
-        second.close()
+        await first.aclose()
+        await second.aclose()
 
 
-async def test_a_reopened_store_still_has_the_jobs(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.sqlite3"
-    store = JobStore(path)
+async def test_a_reopened_store_still_has_the_jobs(store_at: StoreLocation) -> None:
+    store = await store_at.open()
     job_id = await new_job(store)
     await store.save_result(job_id, "SUCCEEDED", {"ok": True})
-    store.close()
-    reopened = JobStore(path)
+    await store.aclose()
+    reopened = await store_at.open()
     try:
         job = await reopened.get(job_id)
         assert job is not None and job.result == {"ok": True} and job.status == "SUCCEEDED"
     finally:
-        reopened.close()
+        await reopened.aclose()
 
 
-async def test_many_concurrent_creates_all_land(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.sqlite3"
-    stores = [JobStore(path), JobStore(path)]  # two connections, as two processes would have
+async def test_many_concurrent_creates_all_land(store_at: StoreLocation) -> None:
+    stores = [await store_at.open(), await store_at.open()]  # two connections, as two processes would have
     created: list[str] = []
 
     async def make(i: int) -> None:
@@ -238,7 +247,7 @@ async def test_many_concurrent_creates_all_land(tmp_path: Path) -> None:
         assert sorted(j.params["i"] for j in jobs) == list(range(100))
     finally:
         for s in stores:
-            s.close()
+            await s.aclose()
 
 
 SENTINEL_KEY = "sk-SENTINEL-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -287,8 +296,9 @@ def assert_not_on_disk(secret: str, folder: Path) -> None:
 
 
 async def test_a_write_while_another_process_holds_the_database_waits_for_it_on_a_thread(
-    store: JobStore, tmp_path: Path
+    sqlite_store: SQLiteJobStore, tmp_path: Path
 ) -> None:
+    store = sqlite_store
     job_id = await new_job(store)
     other = sqlite3.connect(str(tmp_path / "state" / "jobs.sqlite3"), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing: the quick connection would have to wait
@@ -305,21 +315,128 @@ async def test_a_write_while_another_process_holds_the_database_waits_for_it_on_
 
 
 async def test_quick_writes_are_checkpointed_every_so_often(
-    store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: SQLiteJobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs, "QUICK_WRITES_PER_CHECKPOINT", 5)
+    store = sqlite_store
+    monkeypatch.setattr(store_sqlite, "QUICK_WRITES_PER_CHECKPOINT", 5)
     wal = tmp_path / "state" / "jobs.sqlite3-wal"
     checkpoints: list[str] = []
-    patient = store._arun
+    patient = store._query
 
     async def spy(sql: str, args: tuple[Any, ...] = ()) -> Any:
         checkpoints.extend([sql] if "wal_checkpoint" in sql else [])
         return await patient(sql, args)
 
-    monkeypatch.setattr(store, "_arun", spy)
+    monkeypatch.setattr(store, "_query", spy)
     for _ in range(4):
         await new_job(store)
     assert checkpoints == [] and wal.stat().st_size > 0
     await new_job(store)
     assert checkpoints == ["PRAGMA wal_checkpoint(PASSIVE)"]
     assert len(await store.list(limit=10)) == 5
+
+
+# ---------------------------------------------------------------------- holds, shared pacing, migrations
+
+
+async def test_a_job_is_held_by_the_process_that_records_it_until_it_lets_go(store_at: StoreLocation) -> None:
+    mine, theirs = await store_at.open(), await store_at.open()  # two processes
+    try:
+        job_id = await new_job(mine)
+        seen = await theirs.get(job_id)
+        assert seen is not None and theirs.held_elsewhere(seen) and not mine.held_elsewhere(seen)
+        assert not await theirs.hold(job_id)
+        await mine.release(job_id)
+        seen = await theirs.get(job_id)
+        assert seen is not None and not theirs.held_elsewhere(seen)
+        assert await theirs.hold(job_id)
+        taken = await mine.get(job_id)
+        assert taken is not None and mine.held_elsewhere(taken) and taken.owner == theirs.owner
+    finally:
+        await mine.aclose()
+        await theirs.aclose()
+
+
+async def test_a_hold_lapses_unless_renewed_and_the_job_is_then_taken_over(store_at: StoreLocation) -> None:
+    mine, theirs = await store_at.open(lease_seconds=0.4), await store_at.open(lease_seconds=0.4)
+    try:
+        job_id = await new_job(mine)
+        await anyio.sleep(0.25)
+        await mine.renew_leases()  # the heartbeat
+        await anyio.sleep(0.25)
+        assert not await theirs.hold(job_id), "renewed 0.25 s ago: still held"
+        await anyio.sleep(0.45)  # no renewal: a process that died
+        assert await theirs.hold(job_id)
+    finally:
+        await mine.aclose()
+        await theirs.aclose()
+
+
+async def test_holds_within_one_process_are_counted(store: JobStore) -> None:
+    job_id = await new_job(store)  # held once by recording it
+    async with store.holding(job_id) as held:
+        assert held and store.holds(job_id)
+        await store.release(job_id)  # the recording's hold ends; the block's stands
+        job = await store.get(job_id)
+        assert job is not None and job.lease_until is not None and store.holds(job_id)
+    job = await store.get(job_id)
+    assert job is not None and job.lease_until is None and not store.holds(job_id)
+
+
+async def test_a_submission_held_by_a_live_process_is_not_marked_lost_and_one_whose_hold_lapsed_is(
+    store_at: StoreLocation,
+) -> None:
+    mine, theirs = await store_at.open(lease_seconds=0.3), await store_at.open()
+    try:
+        job_id = await new_job(mine)
+        assert await mine.claim_sending(job_id)
+        await theirs.mark_lost_submissions(sent_before=time.time() + 60)
+        job = await theirs.get(job_id)
+        assert job is not None and job.status == "SUBMITTING"
+        await anyio.sleep(0.35)  # the sender died with the reply on its way
+        await theirs.mark_lost_submissions(sent_before=0)
+        job = await theirs.get(job_id)
+        assert job is not None and job.status == "SUBMIT_UNCERTAIN" and job.error is not None
+    finally:
+        await mine.aclose()
+        await theirs.aclose()
+
+
+async def test_slots_are_booked_for_every_process_on_the_store(store_at: StoreLocation) -> None:
+    stores = [await store_at.open(), await store_at.open()]
+    try:
+        starts = [await stores[i % 2].book("account/wan2.2-t2i-flash", 0.5) for i in range(6)]
+        other = await stores[0].book("account/qwen-image", 0.5)
+    finally:
+        for one in stores:
+            await one.aclose()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert gaps == [pytest.approx(0.5, abs=1e-6)] * 5
+    assert other < starts[-1], "another bucket has its own slots"
+
+
+async def test_an_older_sqlite_store_is_migrated_once_and_keeps_its_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(migrations.MIGRATIONS[0][0] + ";")  # a store of the first version, unnumbered
+        db.execute(
+            "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json, created_at,"
+            " updated_at) VALUES ('job_old', 'text_to_image', 'wanx-v1', 'SUCCEEDED', '', '{}', '{}', 1, 1)"
+        )
+    first, second = SQLiteJobStore(path), SQLiteJobStore(path)
+    try:
+        old = await second.get("job_old")
+        assert old is not None and old.status == "SUCCEEDED" and old.owner is None and old.part is None
+        with closing(sqlite3.connect(path)) as db:
+            assert db.execute("SELECT version FROM schema_version").fetchall() == [(migrations.LATEST,)]
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_a_store_made_by_a_newer_version_is_refused_untouched(store_at: StoreLocation) -> None:
+    store = await store_at.open()
+    await store._write("UPDATE schema_version SET version = ?", (migrations.LATEST + 1,))
+    await store.aclose()
+    with pytest.raises(JobStoreUnavailableError, match=f"version {migrations.LATEST + 1}"):
+        await store_at.open()

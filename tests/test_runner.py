@@ -702,5 +702,9 @@ async def test_a_start_marks_submissions_left_without_a_task_as_uncertain(servic
     )
     assert await services.store.claim_sending(job.job_id)
     await services.store.mark_lost_submissions(sent_before=time.time() + 1)
+    held = await services.store.get(job.job_id)
+    assert held is not None and held.status == "SUBMITTING", "its sender holds it: the reply may be on its way"
+    await services.store.release(job.job_id)  # (a store of an older version holds nothing: the time decides)
+    await services.store.mark_lost_submissions(sent_before=time.time() + 1)
     marked = await services.store.get(job.job_id)
     assert marked is not None and marked.status == "SUBMIT_UNCERTAIN"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bailian_mcp.jobs.store import JobStore, JobStoreUnavailableError
+from bailian_mcp.jobs.store import JobStoreUnavailableError
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from tests.support.spawned import ENTRY_POINT, server_env
 
 
@@ -60,7 +61,7 @@ def test_the_store_says_which_file_and_what_to_do(tmp_path: Path, damage: str) -
     damaged = DAMAGE[damage](store)
     before = fingerprint(damaged)
     with pytest.raises(JobStoreUnavailableError) as raised:
-        JobStore(store)
+        SQLiteJobStore(store)
     message = str(raised.value)
     assert str(store) in message and "BAILIAN_DATA_DIR" in message and "mv " in message and "\n" not in message
     assert fingerprint(damaged) == before

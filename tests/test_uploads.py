@@ -26,6 +26,7 @@ from bailian_mcp.dashscope.uploads import OSS_RESOLVE_HEADER, UPLOAD_TTL_SECONDS
 from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.store import JobStore
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from tests.support.media import png_bytes
 from tests.support.services import quick_services
 
@@ -99,7 +100,7 @@ def image(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[JobStore]:
-    opened = JobStore(tmp_path / "data" / "jobs.sqlite3", base_url=BASE)
+    opened = SQLiteJobStore(tmp_path / "data" / "jobs.sqlite3", base_url=BASE)
     yield opened
     opened.close()
 
@@ -356,7 +357,7 @@ async def test_an_upload_valid_for_more_than_an_hour_is_reused_without_requests(
 async def test_an_upload_made_on_another_service_is_not_used(
     client: DashScopeClient, mock: respx.MockRouter, image: Path, store: JobStore
 ) -> None:
-    other = JobStore(store.path, base_url=OTHER_BASE)
+    other = SQLiteJobStore(store.path, base_url=OTHER_BASE)
     try:
         await other.remember_upload(SHA, "qwen-image-edit", "oss://intl/cat.png", time.time() + 40 * 3600)
         get, post = routes(mock, policy=policies("dir/here"))

@@ -91,6 +91,19 @@ class Settings(BaseModel):
     )
     output_dir: Path = Field(default_factory=lambda: _data_home() / "outputs", validation_alias="BAILIAN_OUTPUT_DIR")
     data_dir: Path = Field(default_factory=_data_home, validation_alias="BAILIAN_DATA_DIR")
+    database_url: SecretStr | None = Field(
+        None,
+        validation_alias="BAILIAN_DATABASE_URL",
+        description="A PostgreSQL database (postgresql://user:password@host/db) to keep the jobs in instead of "
+        "BAILIAN_DATA_DIR's SQLite file: one store for many machines.",
+    )
+    lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        validation_alias="BAILIAN_LEASE_SECONDS",
+        description="How long a job stays its process's when it stops renewing it: another takes it over after.",
+    )
     input_roots: list[Path] = Field(
         default_factory=list,
         validation_alias="BAILIAN_INPUT_ROOTS",
@@ -129,6 +142,12 @@ class Settings(BaseModel):
         le=600,
         validation_alias="BAILIAN_HTTP_HEADER_SECONDS",
         description="Seconds a client has to send a request's headers to the HTTP transports before it is cut off.",
+    )
+    http_stateless: bool = Field(
+        False,
+        validation_alias="BAILIAN_HTTP_STATELESS",
+        description="Streamable HTTP keeps no session between requests, so that replicas behind a load balancer can "
+        "each answer any request.",
     )
     allowed_hosts: list[str] = Field(
         default_factory=list,
@@ -211,6 +230,18 @@ class Settings(BaseModel):
                 raise ValueError(f"{value!r} is not a workspace id (letters, digits and '-', as the console shows it)")
         return value
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: Any) -> Any:
+        """A postgresql:// URL (its value is never echoed: it may hold a password), None when blank."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        if urlsplit(value.strip()).scheme.lower() not in ("postgresql", "postgres"):
+            raise ValueError("give a PostgreSQL URL: postgresql://user:password@host:port/database")
+        return value.strip()
+
     @field_validator("websocket_url", mode="before")
     @classmethod
     def _usable_ws_url(cls, value: Any) -> Any:
@@ -246,6 +277,9 @@ class Settings(BaseModel):
     @property
     def job_db_path(self) -> Path:
         return self.data_dir / "jobs.sqlite3"
+
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None

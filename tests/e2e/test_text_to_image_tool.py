@@ -298,7 +298,7 @@ async def test_cancelling_the_call_cancels_the_pending_task_on_dashscope(
 ) -> None:
     import anyio
 
-    from bailian_mcp.jobs.store import JobStore
+    from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 
     async with Client(build_server(server_settings), mode=mode) as client:
         with anyio.move_on_after(1.5):
@@ -309,7 +309,7 @@ async def test_cancelling_the_call_cancels_the_pending_task_on_dashscope(
     (created,) = api_requests(emulator, "POST", "image-synthesis")
     (cancel,) = api_requests(emulator, "POST", "/cancel")
     assert cancel["status"] == 200
-    store = JobStore(server_settings.job_db_path)
+    store = SQLiteJobStore(server_settings.job_db_path)
     try:
         (job,) = await store.list()
     finally:

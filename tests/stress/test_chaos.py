@@ -37,7 +37,8 @@ from bailian_mcp.emulator.faults import NO_FAULTS, EndpointFaults, FaultPlan, La
 from bailian_mcp.emulator.task_faults import FailedJob, PartialJob
 from bailian_mcp.emulator.tasks import Task
 from bailian_mcp.jobs.status import JOB_FINAL
-from bailian_mcp.jobs.store import Job, JobStore
+from bailian_mcp.jobs.store import Job
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from bailian_mcp.server import build_server
 from tests.support import media
 from tests.support.services import make_settings
@@ -455,7 +456,7 @@ async def test_chaos(chaos_emulator: RunningEmulator, tmp_path: Path, clean_env:
         listing = await client.call_tool("list_tasks", {"limit": 500, "since_hours": 1})
         problems.check(not listing.is_error, f"the final list_tasks failed: {text_of(listing)}")
     stats = chaos_emulator.state.faults.stats()
-    store = JobStore(settings.job_db_path)
+    store = SQLiteJobStore(settings.job_db_path)
     try:
         jobs = await store.list(limit=10_000)
     finally:

@@ -13,7 +13,7 @@ from mcp.types import TextContent
 
 from bailian_mcp.emulator import EmulatorConfig, RunningEmulator, start_in_thread
 from bailian_mcp.emulator.faults import EndpointFaults, FaultPlan
-from bailian_mcp.jobs.store import JobStore
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from bailian_mcp.server import build_server
 from tests.support.services import make_settings
 
@@ -55,7 +55,7 @@ async def test_list_tasks_while_a_submission_reply_is_on_its_way_keeps_the_job(
     text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
     assert not result.is_error, text
     assert result.structured_content is not None and result.structured_content["status"] == "SUCCEEDED"
-    store = JobStore(settings.job_db_path)
+    store = SQLiteJobStore(settings.job_db_path)
     try:
         jobs = await store.list()
     finally:

@@ -22,7 +22,7 @@ from bailian_mcp.batch.report import Outcome, TaskReport, initial_report, report
 from bailian_mcp.dashscope.errors import DashScopeConnectionError, DashScopeError
 from bailian_mcp.errors import BailianError, ConfigurationError, InputError
 from bailian_mcp.jobs.results import ErrorInfo, JobResult
-from bailian_mcp.jobs.runner import ProgressCallback
+from bailian_mcp.jobs.runner import STORE_WATCH_SECONDS, ProgressCallback
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.status import may_send_again
 from bailian_mcp.jobs.store import Job
@@ -30,6 +30,8 @@ from bailian_mcp.jobs.submission import SubmitUncertainError
 from bailian_mcp.jobs.wording import Wording
 
 log = logging.getLogger(__name__)
+CLAIM_WAIT_SECONDS = 120.0
+"""How long a task another worker claimed may take to be recorded (its local files uploaded) before it is given up."""
 
 
 class Display(Protocol):
@@ -96,23 +98,40 @@ class BatchRun:
             return
         async with self._model_slots[task.model.name], self._limiter:
             if job is None or self.resubmits(job):
-                self.display.started(task.index, "submitting")
-                try:
-                    result = await runner.run(
-                        task.capability,
-                        task.params,
-                        wait_seconds=self.wait_seconds,
-                        progress=progress,
-                        fingerprint=task.fingerprint,
-                    )
-                except BailianError as exc:
-                    await self._refused(task, exc)
+                if await store.claim(task.fingerprint, replaces=job.job_id if job else None):
+                    await self._submit(task)
                     return
-                self._finished(task, result, "submitted")
-            else:
-                self.display.started(task.index, f"resuming {job.job_id} ({job.status})")
-                result = await runner.resume(job.job_id, wait_seconds=self.wait_seconds, progress=progress)
-                self._finished(task, result, "resumed")
+                job = await self._claimed_elsewhere(task, job)
+            self.display.started(task.index, f"resuming {job.job_id} ({job.status})")
+            result = await runner.resume(job.job_id, wait_seconds=self.wait_seconds, progress=progress)
+            self._finished(task, result, "resumed")
+
+    async def _submit(self, task: BatchTask) -> None:
+        assert task.capability is not None
+        self.display.started(task.index, "submitting")
+        try:
+            result = await self.services.runner.run(
+                task.capability,
+                task.params,
+                wait_seconds=self.wait_seconds,
+                progress=self.display.callback(task.index),
+                fingerprint=task.fingerprint,
+            )
+        except BailianError as exc:
+            await self._refused(task, exc)
+            return
+        self._finished(task, result, "submitted")
+
+    async def _claimed_elsewhere(self, task: BatchTask, replaced: Job | None) -> Job:
+        """The job another batch worker on this store records for a task it claimed (then followed here)."""
+        assert task.fingerprint is not None
+        self.display.started(task.index, "sent by another batch worker: waiting for its job")
+        with anyio.fail_after(CLAIM_WAIT_SECONDS):
+            while True:
+                job = await self.services.store.find_by_fingerprint(task.fingerprint)
+                if job is not None and (replaced is None or job.job_id != replaced.job_id):
+                    return job
+                await anyio.sleep(STORE_WATCH_SECONDS)
 
     def _finished(self, task: BatchTask, result: JobResult, outcome: Outcome) -> None:
         result = self.words.result(result)

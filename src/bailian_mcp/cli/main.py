@@ -127,12 +127,12 @@ STDIO_ON_A_TERMINAL = (
 
 
 def serve(args: argparse.Namespace) -> None:
-    from bailian_mcp.jobs.store import JobStore
+    from bailian_mcp.jobs.stores import check_store
     from bailian_mcp.server import build_server
 
     settings, emulator = _settings_for_serve(args)
     try:
-        JobStore(settings.job_db_path).close()  # a store that cannot be opened is said in one line, before serving
+        check_store(settings)
         if args.transport == "stdio":
             if sys.stdin.isatty():
                 print(STDIO_ON_A_TERMINAL, file=sys.stderr, flush=True)
@@ -159,6 +159,7 @@ def serve(args: argparse.Namespace) -> None:
                 max_connections=settings.http_max_connections,
                 header_seconds=settings.http_header_seconds,
                 log_level=args.log_level,
+                stateless=settings.http_stateless,
             )
     finally:
         if emulator is not None:

@@ -61,12 +61,13 @@ REPLY_WINDOW = 180.0
 
 @dataclass(frozen=True)
 class _Unknown:
-    """A task DashScope lists that no job holds."""
+    """A task DashScope lists that no job of this server sent: no job holds it, or an adopted one does."""
 
     task_id: str
     status: str
     model: catalog.ModelSpec
     created_at: float | None
+    adopted: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,14 @@ class SyncOutcome:
 
 
 async def sync_remote(store: JobStore, client: DashScopeClient, *, since: float) -> SyncOutcome:
-    """Merge DashScope's task list into the store: refresh the status of the tasks it has; give a task it lacks to
-    the job whose submission got no reply, when exactly one such job can have created it and it is the only task
-    that job can have created (same model, created within the submission's window); adopt the others.
+    """Merge DashScope's task list into the store: refresh the status of the tasks it has; give a task it lacks (or
+    adopted) to the job whose submission got no reply, when exactly one such job can have created it and it is the
+    only task that job can have created (same model, created within the submission's window); adopt the others.
+    Whichever looks first (a listing, a job's resumption), a task ends with the job that paid for it.
 
     Tasks of models outside the catalogue are left alone.
     """
+    await store.mark_lost_submissions(sent_before=time.time() - REPLY_WINDOW)
     unknown: list[_Unknown] = []
     now = time.time()
     for page in range(1, REMOTE_MAX_PAGES + 1):
@@ -100,7 +103,7 @@ async def sync_remote(store: JobStore, client: DashScopeClient, *, since: float)
             await store.attach_task(job.job_id, task.task_id, task.status)
             unknown.remove(task)
             matched += 1
-    for task in unknown:
+    for task in (task for task in unknown if not task.adopted):
         await store.adopt(
             task_id=task.task_id,
             capability=task.model.capability,
@@ -108,11 +111,12 @@ async def sync_remote(store: JobStore, client: DashScopeClient, *, since: float)
             status=task.status,
             created_at=task.created_at if task.created_at is not None else time.time(),
         )
-    return SyncOutcome(adopted=len(unknown), matched=matched)
+    return SyncOutcome(adopted=sum(not task.adopted for task in unknown), matched=matched)
 
 
 async def _refresh(store: JobStore, item: dict[str, Any]) -> _Unknown | None:
-    """Update the job holding a listed task; a listed task no job holds (of a catalogue model), returned."""
+    """Update the job holding a listed task; a listed task of a catalogue model that no job sent (none holds it,
+    or an adopted one does), returned."""
     task_id, status = str(item.get("task_id") or ""), str(item.get("status") or "UNKNOWN")
     if not task_id:
         return None
@@ -120,12 +124,14 @@ async def _refresh(store: JobStore, item: dict[str, Any]) -> _Unknown | None:
     if known is not None:
         if not known.final and known.result is None and status != known.status:
             await store.set_status(known.job_id, status)
-        return None
+        if known.fingerprint != "adopted":
+            return None
     model = catalog.by_wire_name(str(item.get("model_name") or ""))
     if model is None or not model.endpoint.asynchronous or model.capability not in CAPABILITIES:
         return None
     created = item.get("gmt_create")
-    return _Unknown(task_id, status, model, created / 1000 if isinstance(created, int | float) else None)
+    created_at = created / 1000 if isinstance(created, int | float) else None
+    return _Unknown(task_id, status, model, created_at, adopted=known is not None)
 
 
 def _unambiguous_pairs(unanswered: list[Job], unknown: list[_Unknown]) -> list[tuple[Job, _Unknown]]:

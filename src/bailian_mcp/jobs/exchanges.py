@@ -70,6 +70,7 @@ class Exchanges:
         """Start the request's exchange in the background and wait for it up to `wait_seconds`."""
         exchange = Exchange(text_listener=on_text)
         self._running[job.job_id] = exchange
+        await self._store.hold(job.job_id)  # the exchange's own (released by it): the caller's may end before it
         self._background.start_soon(self._run, job, capability, request, exchange)
         return await self.wait(job, exchange, wait_seconds, report)
 
@@ -124,6 +125,7 @@ class Exchanges:
         finally:
             exchange.done.set()
             self._running.pop(job.job_id, None)
+            await self._store.release(job.job_id)
 
     async def _finish(
         self, job: Job, capability: Capability, request: Request, outcome: Outcome, exchange: Exchange

@@ -26,6 +26,13 @@ def still_working(seconds: float, job_id: str) -> str:
     )
 
 
+def worked_on_elsewhere(job_id: str, owner: str | None) -> str:
+    return (
+        f"Job {job_id} is being worked on by another bailian-mcp process ({owner}) sharing this job store; its result "
+        "is recorded there when it arrives (do not generate again: resume later)."
+    )
+
+
 def status_unreadable(exc: errors.DashScopeError, job_id: str) -> str:
     return f"Could not read the task's status ({exc}). The task is safe on DashScope and recorded here as job {job_id}."
 

@@ -39,7 +39,7 @@ from bailian_mcp.jobs.outputs import OutputFolder
 from bailian_mcp.jobs.parts import NOT_SENT, combine
 from bailian_mcp.jobs.results import ErrorInfo, JobResult, numbers
 from bailian_mcp.jobs.status import IN_FLIGHT, NOTHING_MADE, job_status
-from bailian_mcp.jobs.store import Job, JobStore
+from bailian_mcp.jobs.store import LOST, Job, JobStore
 from bailian_mcp.jobs.submission import (
     AlreadySentError,
     SubmitUncertainError,
@@ -50,6 +50,9 @@ from bailian_mcp.jobs.submission import (
 )
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
+STORE_WATCH_SECONDS = 0.25
+"""How often a job another process works on is read again from the store."""
+STOPPED_BEFORE_SENDING = {"code": "NotSent", "message": "the process that recorded this job stopped before sending it"}
 
 
 class Progress:
@@ -110,32 +113,35 @@ class Runner:
             fingerprint=fingerprint,
             status="SUBMITTING" if request.exchange is None and not parts else "RUNNING",
         )
-        if parts:
-            return await self._follow_parts(
-                job,
+        try:
+            if parts:
+                return await self._follow_parts(
+                    job,
+                    capability,
+                    parts,
+                    wait_seconds=wait_seconds,
+                    report=report,
+                    warnings=list(request.warnings),
+                    cancel_on_abort=True,
+                )
+            if request.exchange is not None:
+                return await self.exchanges.start(job, capability, request, wait_seconds, report, on_text)
+            snapshot = await submit_task(self.client, self.store, job, request)
+            await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
+            return await self._follow(
+                job.job_id,
                 capability,
-                parts,
+                request.model,
+                snapshot.task_id,
                 wait_seconds=wait_seconds,
                 report=report,
                 warnings=list(request.warnings),
+                poll_first=False,
                 cancel_on_abort=True,
+                last=snapshot,
             )
-        if request.exchange is not None:
-            return await self.exchanges.start(job, capability, request, wait_seconds, report, on_text)
-        snapshot = await submit_task(self.client, self.store, job, request)
-        await report(f"Submitted task {snapshot.task_id} ({snapshot.status}).")
-        return await self._follow(
-            job.job_id,
-            capability,
-            request.model,
-            snapshot.task_id,
-            wait_seconds=wait_seconds,
-            report=report,
-            warnings=list(request.warnings),
-            poll_first=False,
-            cancel_on_abort=True,
-            last=snapshot,
-        )
+        finally:
+            await self.store.release(job.job_id)
 
     async def _build(self, capability: Capability, params: Any) -> Request:
         """The capability's request, built on a worker thread: building reads and hashes local input files (up to
@@ -161,9 +167,59 @@ class Runner:
     async def _continue(
         self, job: Job, capability: Capability, *, wait_seconds: float, report: Progress, cancel_on_abort: bool = False
     ) -> JobResult:
-        """A recorded job taken up where it is: its stored result, or more waiting for it."""
-        if job.result is not None:
-            return await self._repair(job, capability, report)
+        """A recorded job taken up where it is: its stored result, or more waiting for it. While another process
+        works on it (or a call of this one sends it), what it records is waited for instead; a job nobody works on
+        is taken over."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            job = await self._watch(job, deadline, report)
+            if job.result is not None:
+                return await self._repair(job, capability, report)
+            if self._busy(job):
+                return JobResult(
+                    job_id=job.job_id,
+                    task_id=job.task_id,
+                    capability=job.capability,
+                    model=job.model,
+                    status=job_status(job.status),
+                    done=False,
+                    message=messages.worked_on_elsewhere(job.job_id, job.owner),
+                    next_step="resume",
+                )
+            async with self.store.holding(job.job_id) as held:
+                if held:
+                    return await self._take_up(
+                        job,
+                        capability,
+                        wait_seconds=max(0.0, deadline - time.monotonic()),
+                        report=report,
+                        cancel_on_abort=cancel_on_abort,
+                    )
+            job = await self.store.get(job.job_id) or job  # another process took it meanwhile
+
+    def _busy(self, job: Job) -> bool:
+        """Whether someone else is working on the job: another process holding it, or a call of this process
+        sending it (its task not yet recorded; an exchange of this process is waited for as itself)."""
+        if self.store.held_elsewhere(job):
+            return True
+        sending = job.task_id is None and job.status == "SUBMITTING" and not job.part_count
+        return sending and self.store.holds(job.job_id)
+
+    async def _watch(self, job: Job, deadline: float, report: Progress) -> Job:
+        """The job as recorded once nobody else is working on it, it has a result, or the deadline comes."""
+        said = False
+        while job.result is None and self._busy(job) and time.monotonic() < deadline:
+            if not said:
+                await report(f"Job {job.job_id} is being worked on by {job.owner}; waiting for what it records.")
+                said = True
+            await anyio.sleep(min(STORE_WATCH_SECONDS, max(0.0, deadline - time.monotonic())))
+            job = await self.store.get(job.job_id) or job
+        return job
+
+    async def _take_up(
+        self, job: Job, capability: Capability, *, wait_seconds: float, report: Progress, cancel_on_abort: bool
+    ) -> JobResult:
+        """Go on with a job this process now holds: follow its task(s), wait for its exchange, or say its fate."""
         if job.part_count:
             return await self._follow_parts(
                 job, capability, None, wait_seconds=wait_seconds, report=report, warnings=[], cancel_on_abort=False
@@ -171,8 +227,16 @@ class Runner:
         exchange = self.exchanges.running(job.job_id)
         if exchange is not None:
             return await self.exchanges.wait(job, exchange, wait_seconds, report)
-        if job.task_id is None and job.status == "SUBMIT_UNCERTAIN" and creates_task(job):
-            job = await self._look_for_lost_task(job)
+        if _never_sent(job) and not job.part_count and await self.store.claim_sending(job.job_id):
+            # recorded, then its process stopped before sending it: claimed here, so it never will be
+            await self.store.set_status(job.job_id, "CANCELED", error=STOPPED_BEFORE_SENDING)
+            job = await self.store.get(job.job_id) or job
+        if job.task_id is None and creates_task(job) and job.submitted_at is not None:
+            if job.status == "SUBMITTING":  # its sender stopped (this process holds it now) with the reply on its way
+                await self.store.set_status(job.job_id, "SUBMIT_UNCERTAIN", error=LOST)
+                job = await self.store.get(job.job_id) or job
+            if job.status == "SUBMIT_UNCERTAIN":
+                job = await self._look_for_lost_task(job)
         if job.task_id is None:
             return await self._unfinished_result(job)
         return await self._follow(
@@ -243,6 +307,7 @@ class Runner:
     ) -> tuple[Job, errors.DashScopeError | None]:
         """Record a part (unless it is) and send it, or with `skip` record it as not sent: the part as recorded now,
         and DashScope's refusal of it, if it refused."""
+        created = child is None
         if child is None:
             child = await self.store.create(
                 capability=parent.capability,
@@ -254,16 +319,19 @@ class Runner:
                 part=index,
             )
         refusal = None
-        if skip:
-            await self.store.set_status(child.job_id, "CANCELED", error=NOT_SENT)
-        else:
-            try:
+        try:
+            if skip:
+                await self.store.set_status(child.job_id, "CANCELED", error=NOT_SENT)
+            else:
                 snapshot = await submit_task(self.client, self.store, child, part)
                 await report(f"Submitted task {snapshot.task_id} for {part.source or f'part {index}'}.")
-            except errors.DashScopeError as exc:
-                refusal = exc
-            except (SubmitUncertainError, AlreadySentError):
-                pass  # recorded: followed like the others
+        except errors.DashScopeError as exc:
+            refusal = exc
+        except (SubmitUncertainError, AlreadySentError):
+            pass  # recorded: followed like the others
+        finally:
+            if created:
+                await self.store.release(child.job_id)
         return await self.store.get(child.job_id) or child, refusal
 
     async def _rebuild_parts(self, parent: Job, capability: Capability, report: Progress) -> list[Request]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,11 +18,14 @@ from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.catalog import MODELS
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope.client import DashScopeClient
-from bailian_mcp.dashscope.limits import RateLimiter
+from bailian_mcp.dashscope.limits import Booking, RateLimiter
 from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.runner import Runner
-from bailian_mcp.jobs.store import JobStore
+from bailian_mcp.jobs.store import JobStore, JobStoreWriteError
+from bailian_mcp.jobs.stores import open_store
 from bailian_mcp.media import remove_stale_parts
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,18 +65,52 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         timeout=settings.http_timeout,
         websocket_url=settings.websocket_url,
     )
-    store = JobStore(settings.job_db_path, base_url=settings.resolved_base_url)
     try:
+        store = await open_store(settings)
+    except BaseException:
+        await client.aclose()
+        raise
+    try:
+        client.limiter.share(_booking(store), _account(settings))
         await store.mark_lost_submissions(sent_before=time.time() - admin.REPLY_WINDOW)
         await learn_durations(store, client)
         async with anyio.create_task_group() as background:
             background.start_soon(_remove_stale_parts, settings.output_dir)
+            background.start_soon(_heartbeat, store)
             runner = Runner(settings=settings, client=client, store=store, background=background)
             yield Services(settings=settings, client=client, store=store, runner=runner)
             background.cancel_scope.cancel()  # exchanges still in flight are recorded as interrupted
     finally:
         await client.aclose()
-        store.close()
+        await store.aclose()
+
+
+def _account(settings: Settings) -> str:
+    """Who DashScope's limits count against: the key (as a digest, never the key) on its service."""
+    return hashlib.sha256(f"{settings.api_key_value()}|{settings.resolved_base_url}".encode()).hexdigest()[:16]
+
+
+def _booking(store: JobStore) -> Booking:
+    """Slots booked in the job store, for every process on it; while the store cannot be written, at once (the
+    jobs themselves then say what failed)."""
+
+    async def book(bucket: str, interval: float) -> float:
+        try:
+            return await store.book(bucket, interval)
+        except JobStoreWriteError:
+            return time.time()
+
+    return book
+
+
+async def _heartbeat(store: JobStore) -> None:
+    """Renew this process's holds on its jobs, three times per lease."""
+    while True:
+        await anyio.sleep(store.lease_seconds / 3)
+        try:
+            await store.renew_leases()
+        except JobStoreWriteError as exc:
+            logger.warning("Could not renew this process's holds on its jobs: %s", exc)
 
 
 async def _remove_stale_parts(folder: Path) -> None:

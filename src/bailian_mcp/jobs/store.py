@@ -1,63 +1,36 @@
-"""The durable job store (SQLite): a job is recorded before its request is sent (its life: `jobs.status`).
+"""The durable job store: a job is recorded before its request is sent (its life: `jobs.status`).
 
-Safe across processes (WAL journal, busy timeout) and on Windows (SQLite's own
-locking, no POSIX file locks). The API key is never written here.
+`JobStore` holds every query, written once; two stores run them: `SQLiteJobStore` (the default, a file in the
+data folder) and `PostgresJobStore` (``BAILIAN_DATABASE_URL``, for many machines). `open_store` picks one.
+
+Many processes may share a store. A job being worked on (sent, followed, its files saved) is *held* by the process
+doing it: `owner` names the process and `lease_until` says until when the hold stands; a heartbeat renews it
+(`renew_leases`), so a process that dies loses its holds within `lease_seconds`, and others take its jobs over.
+The API key is never written here.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
+import os
+import socket
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.to_thread
 
 from bailian_mcp.errors import BailianError, ConfigurationError
 from bailian_mcp.jobs.status import JOB_FINAL
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id        TEXT PRIMARY KEY,
-    capability    TEXT NOT NULL,
-    model         TEXT NOT NULL,
-    status        TEXT NOT NULL,
-    task_id       TEXT UNIQUE,
-    base_url      TEXT NOT NULL,
-    params_json   TEXT NOT NULL,
-    request_json  TEXT NOT NULL,
-    fingerprint   TEXT,
-    created_at    REAL NOT NULL,
-    submitted_at  REAL,
-    updated_at    REAL NOT NULL,
-    finished_at   REAL,
-    result_json   TEXT,
-    error_json    TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
-CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (fingerprint);
-CREATE TABLE IF NOT EXISTS uploads (
-    sha256      TEXT NOT NULL,
-    model       TEXT NOT NULL,
-    base_url    TEXT NOT NULL,
-    url         TEXT NOT NULL,
-    expires_at  REAL NOT NULL,
-    PRIMARY KEY (sha256, model, base_url)
-);
-"""
-
-# Columns added since the first schema, with their definitions: added to an older store when it is opened.
-_ADDED_COLUMNS = {
-    "parent_id": "TEXT",  # the job this one is a part of (one DashScope task of a job made of several)
-    "part": "INTEGER",  # its position among the parent's parts, from 0
-}
+Row = Mapping[str, Any]
+Statement = tuple[str, tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +52,8 @@ class Job:
     error: dict[str, Any] | None
     parent_id: str | None = None
     part: int | None = None
+    owner: str | None = None
+    lease_until: float | None = None
 
     @property
     def final(self) -> bool:
@@ -90,7 +65,7 @@ class Job:
         return len(self.request.get("parts") or ())
 
     @classmethod
-    def _from_row(cls, row: sqlite3.Row) -> Job:
+    def _from_row(cls, row: Row) -> Job:
         return cls(
             job_id=row["job_id"],
             capability=row["capability"],
@@ -109,150 +84,87 @@ class Job:
             error=json.loads(row["error_json"]) if row["error_json"] else None,
             parent_id=row["parent_id"],
             part=row["part"],
+            owner=row["owner"],
+            lease_until=row["lease_until"],
         )
 
 
 class JobStoreUnavailableError(ConfigurationError):
-    """The job store cannot be opened (a damaged file, something else in its place, no permission): said in one
-    line naming the file, SQLite's reason and the ways out. The file is left as it is."""
+    """The job store cannot be opened (a damaged file, something else in its place, no permission, a database that
+    cannot be reached): said in one line naming the store, the reason and the ways out. Nothing is changed."""
 
-    def __init__(self, path: Path, exc: sqlite3.Error | OSError) -> None:
-        super().__init__(
-            f"The job store {path} cannot be opened ({exc}). It was left untouched: move it aside to start with an "
-            f"empty store (mv {path} {path}.broken), or set BAILIAN_DATA_DIR to another folder."
-        )
+    def __init__(self, where: str | Path, reason: object, remedy: str) -> None:
+        super().__init__(f"The job store {where} cannot be opened ({reason}). {remedy}")
 
 
 class JobStoreWriteError(BailianError):
-    """The job store failed under way (a full disk, a read-only file or folder): the cause and the remedy."""
+    """The job store failed under way (a full disk, a read-only file or folder, a lost database): the cause and the
+    remedy."""
 
-    def __init__(self, path: Path, exc: sqlite3.DatabaseError) -> None:
-        self.cause = str(exc)
-        super().__init__(
-            f"The job store {path} cannot be written ({exc}): free space on its disk, or make it and its folder "
-            "writable (or set BAILIAN_DATA_DIR to another folder)."
+    def __init__(self, where: str | Path, cause: object, remedy: str | None = None) -> None:
+        self.cause = str(cause)
+        remedy = remedy or (
+            "free space on its disk, or make it and its folder writable (or set BAILIAN_DATA_DIR to another folder)"
         )
+        super().__init__(f"The job store {where} cannot be written ({cause}): {remedy}.")
 
 
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:16]
 
 
-QUICK_WRITES_PER_CHECKPOINT = 200
+def process_name() -> str:
+    """This process among all those sharing a store: host, process id, and a nonce (process ids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+LEASE_SECONDS = 30.0
+"""How long a hold on a job stands without being renewed: a process that dies loses its jobs this long after."""
 _MISMATCHED = {
     "code": "Interrupted",
     "message": "the task once matched to this job was claimed by the submission that created it",
 }
+LOST = {"code": "Interrupted", "message": "no task was recorded for this submission"}
 
 
-class JobStore:
-    """All job records (and the upload cache); every method is a short transaction.
+class JobStore(ABC):
+    """All job records, holds on them, the shared pacing and the upload cache; every method is a short transaction.
 
-    Reads, and writes that must wait for the database, run on a worker thread. The short writes of a job's
-    life (record, status, result) are tried first right where they are asked for, on a second connection
-    that never waits: the database free, such a write takes tens of microseconds, less than handing it to a
-    thread; the database busy (another process writing, a transaction under way), it goes to the thread.
-    That connection never checkpoints the journal itself; every QUICK_WRITES_PER_CHECKPOINT writes, a
-    thread does.
+    The queries are written once, with ``?`` placeholders and SQL both databases speak; a subclass runs them
+    (`_write`, `_query`, `_transaction`) and opens, migrates and closes its database.
 
     `base_url` scopes the upload cache: an upload only exists on the service it was made on.
     """
 
-    def __init__(self, path: Path, *, base_url: str = "") -> None:
-        self.path = path
+    def __init__(self, *, where: str, base_url: str, lease_seconds: float = LEASE_SECONDS) -> None:
+        self.where = where
         self.base_url = base_url
-        self._lock = threading.Lock()
-        # One worker thread at a time: the connection is used by one thread at a time anyway, and waiting here
-        # costs nothing, where waiting on the lock would hold threads from the shared pool.
-        self._worker = anyio.CapacityLimiter(1)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            with self._lock:
-                self._db.execute("PRAGMA busy_timeout = 30000")
-                self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
-                self._db.executescript(_SCHEMA)
-                self._add_missing_columns()
-        except (sqlite3.Error, OSError) as exc:
-            raise JobStoreUnavailableError(path, exc) from None
-        self._quick_lock = threading.Lock()
-        self._quick = sqlite3.connect(str(path), timeout=0, check_same_thread=False, isolation_level=None)
-        self._quick.execute("PRAGMA busy_timeout = 0")
-        self._quick.execute("PRAGMA synchronous = NORMAL")
-        self._quick.execute("PRAGMA wal_autocheckpoint = 0")
-        self._quick_writes = 0
+        self.lease_seconds = lease_seconds
+        self.owner = process_name()
+        self._holds: Counter[str] = Counter()
+        self._claimed = False  # whether this process has claimed a batch task (whose claims the heartbeat renews)
         # Tasks DashScope created whose ids could not be written (a full disk): task id -> job id, until they are.
         self.unrecorded: dict[str, str] = {}
 
-    def _add_missing_columns(self) -> None:
-        present = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
-        for name, definition in _ADDED_COLUMNS.items():
-            if name not in present:
-                try:
-                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
-                except sqlite3.OperationalError as exc:  # another process added it meanwhile
-                    if "duplicate column" not in str(exc):
-                        raise
-        self._db.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_id, part)")
+    # ------------------------------------------------------------------ what a store provides
 
-    def close(self) -> None:
-        with self._lock, self._quick_lock:
-            self._quick.close()
-            self._db.close()
-
-    def _try_quick(self, sql: str, args: tuple[Any, ...]) -> int | None:
-        """Run a write on the quick connection if nothing has to be waited for: the rows it changed, or None if
-        something had to be waited for."""
-        if not self._quick_lock.acquire(blocking=False):
-            return None
-        try:
-            changed = self._quick.execute(sql, args).rowcount
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # or extended codes
-                raise JobStoreWriteError(self.path, exc) from None
-            return None
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise JobStoreWriteError(self.path, exc) from None
-        finally:
-            self._quick_lock.release()
-        self._quick_writes += 1
-        return changed
-
+    @abstractmethod
     async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
-        """A short write, done at once when the database is free, else on a worker thread that waits for it: the
-        number of rows it changed."""
-        changed = self._try_quick(sql, args)
-        if changed is None:
-            changed = await anyio.to_thread.run_sync(self._run_write, sql, args, limiter=self._worker)
-        if self._quick_writes >= QUICK_WRITES_PER_CHECKPOINT:
-            self._quick_writes = 0
-            await self._arun("PRAGMA wal_checkpoint(PASSIVE)")
-        return changed
+        """One writing statement: the number of rows it changed."""
 
-    def _run_write(self, sql: str, args: tuple[Any, ...]) -> int:
-        with self._lock, self._failures():
-            return self._db.execute(sql, args).rowcount
+    @abstractmethod
+    async def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Row]:
+        """One statement returning rows (a SELECT, or a write with RETURNING)."""
 
-    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock, self._failures():
-            return self._db.execute(sql, args).fetchall()
+    @abstractmethod
+    async def _transaction(self, statements: Sequence[Statement]) -> None:
+        """Statements run together or not at all, other writers kept out meanwhile."""
 
-    @contextmanager
-    def _failures(self) -> Iterator[None]:
-        """SQLite failing (a full disk, a read-only file, damage found under way) as a JobStoreWriteError."""
-        try:
-            yield
-        except sqlite3.IntegrityError:
-            raise  # a rule of the schema, not the store failing
-        except sqlite3.DatabaseError as exc:
-            raise JobStoreWriteError(self.path, exc) from None
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release the database."""
 
-    async def _arun(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return await anyio.to_thread.run_sync(self._run, sql, args, limiter=self._worker)
+    # ------------------------------------------------------------------ jobs
 
     async def create(
         self,
@@ -269,7 +181,9 @@ class JobStore:
     ) -> Job:
         """Record a job about to be sent: SUBMITTING (a task about to be created), or RUNNING (a direct exchange
         about to start, or the tasks of a job made of several); `parent_id` and `part` for one of those tasks.
-        One write; the Job is built from what was written."""
+        The job is held by this process (the caller releases it). One write; the Job is built from what was
+        written."""
+        now = time.time()
         job = Job(
             job_id=new_job_id(),
             capability=capability,
@@ -280,7 +194,7 @@ class JobStore:
             params=dict(params),
             request=dict(request),
             fingerprint=fingerprint,
-            created_at=(now := time.time()),
+            created_at=now,
             submitted_at=None,
             updated_at=now,
             finished_at=None,
@@ -288,10 +202,14 @@ class JobStore:
             error=None,
             parent_id=parent_id,
             part=part,
+            owner=self.owner,
+            lease_until=now + self.lease_seconds,
         )
+        self._holds[job.job_id] += 1
         await self._write(
-            "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json,"
-            " fingerprint, created_at, updated_at, parent_id, part) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json, fingerprint,"
+            " created_at, updated_at, parent_id, part, owner, lease_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 job.job_id,
                 capability,
@@ -305,46 +223,44 @@ class JobStore:
                 now,
                 parent_id,
                 part,
+                self.owner,
+                job.lease_until,
             ),
         )
         return job
 
     async def adopt(self, *, task_id: str, capability: str, model: str, status: str, created_at: float) -> Job:
         """Record a task DashScope has that this store did not know (created elsewhere with the same key)."""
-        job_id = new_job_id()
-        now = time.time()
-        await self._arun(
-            "INSERT OR IGNORE INTO jobs (job_id, capability, model, status, task_id, base_url, params_json,"
-            " request_json, fingerprint, created_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '{}', '{}',"
-            " 'adopted', ?, ?, ?)",
-            (job_id, capability, model, status, task_id, self.base_url, created_at, created_at, now),
+        await self._write(
+            "INSERT INTO jobs (job_id, capability, model, status, task_id, base_url, params_json, request_json,"
+            " fingerprint, created_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '{}', '{}', 'adopted', ?,"
+            " ?, ?) ON CONFLICT DO NOTHING",
+            (new_job_id(), capability, model, status, task_id, self.base_url, created_at, created_at, time.time()),
         )
         job = await self.by_task(task_id)
         assert job is not None
         return job
 
-    def _attach(self, job_id: str, task_id: str, status: str) -> None:
-        now = time.time()
-        with self._lock, self._failures(), self._db:  # one transaction
-            self._db.execute("BEGIN IMMEDIATE")
-            # The job that paid for a task takes it back from whoever holds it: a listing may have adopted it
-            # while the submission's reply was on the way, or matched it to another job whose reply was lost.
-            self._db.execute(
-                "DELETE FROM jobs WHERE task_id = ? AND fingerprint = 'adopted' AND job_id != ?", (task_id, job_id)
-            )
-            self._db.execute(
-                "UPDATE jobs SET task_id = NULL, status = 'SUBMIT_UNCERTAIN', result_json = NULL, finished_at = NULL,"
-                " error_json = ?, updated_at = ? WHERE task_id = ? AND job_id != ?",
-                (json.dumps(_MISMATCHED), now, task_id, job_id),
-            )
-            self._db.execute(
-                "UPDATE jobs SET task_id = ?, status = ?, submitted_at = COALESCE(submitted_at, ?), updated_at = ?,"
-                " error_json = NULL WHERE job_id = ?",
-                (task_id, status, now, now, job_id),
-            )
-
     async def attach_task(self, job_id: str, task_id: str, status: str) -> None:
-        await anyio.to_thread.run_sync(self._attach, job_id, task_id, status, limiter=self._worker)
+        """Record the task a job's submission created. The job that paid for a task takes it back from whoever holds
+        it: a listing may have adopted it while the submission's reply was on the way, or matched it to another job
+        whose reply was lost."""
+        now = time.time()
+        await self._transaction(
+            [
+                ("DELETE FROM jobs WHERE task_id = ? AND fingerprint = 'adopted' AND job_id != ?", (task_id, job_id)),
+                (
+                    "UPDATE jobs SET task_id = NULL, status = 'SUBMIT_UNCERTAIN', result_json = NULL,"
+                    " finished_at = NULL, error_json = ?, updated_at = ? WHERE task_id = ? AND job_id != ?",
+                    (json.dumps(_MISMATCHED), now, task_id, job_id),
+                ),
+                (
+                    "UPDATE jobs SET task_id = ?, status = ?, submitted_at = COALESCE(submitted_at, ?),"
+                    " updated_at = ?, error_json = NULL WHERE job_id = ?",
+                    (task_id, status, now, now, job_id),
+                ),
+            ]
+        )
 
     async def claim_sending(self, job_id: str) -> bool:
         """Record that a job's submission goes out (before its reply, which may never come): False, and nothing
@@ -359,7 +275,7 @@ class JobStore:
     async def unanswered(self, *, since: float) -> list[Job]:
         """Jobs sent since `since` whose submission has no task on record: lost replies (SUBMIT_UNCERTAIN) and
         replies still on their way (SUBMITTING)."""
-        rows = await self._arun(
+        rows = await self._query(
             "SELECT * FROM jobs WHERE task_id IS NULL AND status IN ('SUBMITTING', 'SUBMIT_UNCERTAIN')"
             " AND submitted_at IS NOT NULL AND submitted_at >= ? ORDER BY submitted_at",
             (since,),
@@ -376,29 +292,30 @@ class JobStore:
         )
 
     async def save_result(self, job_id: str, status: str, result: Mapping[str, Any]) -> None:
+        """Store a job's result (its own error, if any, is in it: an earlier one on record is dropped)."""
         now = time.time()
         await self._write(
-            "UPDATE jobs SET status = ?, result_json = ?, updated_at = ?, finished_at = COALESCE(finished_at, ?)"
-            " WHERE job_id = ?",
+            "UPDATE jobs SET status = ?, result_json = ?, error_json = NULL, updated_at = ?,"
+            " finished_at = COALESCE(finished_at, ?) WHERE job_id = ?",
             (status, json.dumps(result, ensure_ascii=False), now, now, job_id),
         )
 
     async def get(self, job_id: str) -> Job | None:
-        rows = await self._arun("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        rows = await self._query("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
         return Job._from_row(rows[0]) if rows else None
 
     async def by_task(self, task_id: str) -> Job | None:
-        rows = await self._arun("SELECT * FROM jobs WHERE task_id = ?", (task_id,))
+        rows = await self._query("SELECT * FROM jobs WHERE task_id = ?", (task_id,))
         return Job._from_row(rows[0]) if rows else None
 
     async def parts(self, parent_id: str) -> list[Job]:
         """The recorded tasks of a job made of several, in order (a part not yet recorded is missing)."""
-        rows = await self._arun("SELECT * FROM jobs WHERE parent_id = ? ORDER BY part", (parent_id,))
+        rows = await self._query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY part", (parent_id,))
         return [Job._from_row(row) for row in rows]
 
     async def find_by_fingerprint(self, fingerprint: str) -> Job | None:
         """The newest job carrying `fingerprint`."""
-        rows = await self._arun(
+        rows = await self._query(
             "SELECT * FROM jobs WHERE fingerprint = ? ORDER BY created_at DESC LIMIT 1", (fingerprint,)
         )
         return Job._from_row(rows[0]) if rows else None
@@ -415,14 +332,14 @@ class JobStore:
         return await self.by_task(task_id)
 
     async def mark_lost_submissions(self, *, sent_before: float) -> None:
-        """Submissions sent before `sent_before` that still have no task on record (a reply lost, or one that could
-        not be written, in a process that has ended) as SUBMIT_UNCERTAIN: DashScope's task list can then give them
-        back their task (admin.sync_remote)."""
-        error = {"code": "Interrupted", "message": "no task was recorded for this submission"}
+        """Submissions with no task on record that nobody is waiting for any more, as SUBMIT_UNCERTAIN: their
+        sender's hold lapsed (it died with the reply on its way), or, for a job never held, they were sent before
+        `sent_before`. DashScope's task list can then give them back their task (admin.sync_remote)."""
         await self._write(
             "UPDATE jobs SET status = 'SUBMIT_UNCERTAIN', error_json = ? WHERE status = 'SUBMITTING'"
-            " AND task_id IS NULL AND submitted_at IS NOT NULL AND submitted_at < ?",
-            (json.dumps(error), sent_before),
+            " AND task_id IS NULL AND submitted_at IS NOT NULL"
+            " AND (lease_until < ? OR (lease_until IS NULL AND submitted_at < ?))",
+            (json.dumps(LOST), time.time(), sent_before),
         )
 
     async def list(
@@ -446,18 +363,102 @@ class JobStore:
             clauses.append("created_at >= ?")
             args.append(since)
         where = f"WHERE {' AND '.join(clauses)}"
-        rows = await self._arun(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit))
+        rows = await self._query(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [Job._from_row(r) for r in rows]
 
+    # ------------------------------------------------------------------ holds
+
+    def held_elsewhere(self, job: Job) -> bool:
+        """Whether another process holds the job: it is working on it, and others wait for what it records."""
+        return job.owner != self.owner and job.lease_until is not None and job.lease_until >= time.time()
+
+    def holds(self, job_id: str) -> bool:
+        """Whether this process holds the job (a call of this process is working on it)."""
+        return self._holds[job_id] > 0
+
+    async def hold(self, job_id: str) -> bool:
+        """Take the job for this process, unless another holds it: whether it is now this process's."""
+        if self._holds[job_id] > 0:
+            self._holds[job_id] += 1
+            return True
+        now = time.time()
+        changed = await self._write(
+            "UPDATE jobs SET owner = ?, lease_until = ? WHERE job_id = ?"
+            " AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)",
+            (self.owner, now + self.lease_seconds, job_id, self.owner, now),
+        )
+        if changed:
+            self._holds[job_id] += 1
+        return changed == 1
+
+    async def release(self, job_id: str) -> None:
+        """One of this process's holds on the job ends; the last one lets others take the job."""
+        self._holds[job_id] -= 1
+        if self._holds[job_id] > 0:
+            return
+        del self._holds[job_id]
+        with anyio.CancelScope(shield=True), suppress(JobStoreWriteError):  # a hold not released lapses
+            await self._write("UPDATE jobs SET lease_until = NULL WHERE job_id = ? AND owner = ?", (job_id, self.owner))
+
+    @asynccontextmanager
+    async def holding(self, job_id: str) -> AsyncIterator[bool]:
+        """Hold the job for the block if nobody else does (yields whether it does), then release it."""
+        held = await self.hold(job_id)
+        try:
+            yield held
+        finally:
+            if held:
+                await self.release(job_id)
+
+    async def renew_leases(self) -> None:
+        """Extend every hold and claim of this process (the heartbeat)."""
+        until = time.time() + self.lease_seconds
+        if self._holds:
+            await self._write(
+                "UPDATE jobs SET lease_until = ? WHERE owner = ? AND lease_until IS NOT NULL", (until, self.owner)
+            )
+        if self._claimed:
+            await self._write("UPDATE claims SET until = ? WHERE owner = ?", (until, self.owner))
+
+    async def claim(self, fingerprint: str, *, replaces: str | None) -> bool:
+        """Claim the sending of the job marked `fingerprint` (a batch task), as the first job of it or as the one
+        that replaces job `replaces`: whether this process won it. Many batch workers on one store each send a
+        task once; a claim whose process died lapses like a hold."""
+        now = time.time()
+        changed = await self._write(
+            "INSERT INTO claims (fingerprint, replaces, owner, until) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (fingerprint, replaces) DO UPDATE SET owner = excluded.owner, until = excluded.until"
+            " WHERE claims.until < ?",
+            (fingerprint, replaces or "", self.owner, now + self.lease_seconds, now),
+        )
+        self._claimed = self._claimed or changed == 1
+        return changed == 1
+
+    # ------------------------------------------------------------------ pacing shared by every process
+
+    async def book(self, bucket: str, interval: float) -> float:
+        """Book the next free slot of `bucket` (calls `interval` seconds apart, across every process on the store):
+        the time (epoch seconds) at which this call may start."""
+        now = time.time()
+        rows = await self._query(
+            "INSERT INTO pacing (bucket, next_free) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET next_free ="
+            " CASE WHEN pacing.next_free > ? THEN pacing.next_free + ? ELSE ? END RETURNING next_free",
+            (bucket, now + interval, now, interval, now + interval),
+        )
+        return float(rows[0]["next_free"]) - interval
+
+    # ------------------------------------------------------------------ the upload cache
+
     async def find_upload(self, sha256: str, model: str, *, valid_after: float) -> str | None:
-        rows = await self._arun(
+        rows = await self._query(
             "SELECT url FROM uploads WHERE sha256 = ? AND model = ? AND base_url = ? AND expires_at > ?",
             (sha256, model, self.base_url, valid_after),
         )
         return str(rows[0]["url"]) if rows else None
 
     async def remember_upload(self, sha256: str, model: str, url: str, expires_at: float) -> None:
-        await self._arun(
-            "INSERT OR REPLACE INTO uploads (sha256, model, base_url, url, expires_at) VALUES (?, ?, ?, ?, ?)",
+        await self._write(
+            "INSERT INTO uploads (sha256, model, base_url, url, expires_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (sha256, model, base_url) DO UPDATE SET url = excluded.url, expires_at = excluded.expires_at",
             (sha256, model, self.base_url, url, expires_at),
         )

@@ -89,13 +89,16 @@ def serve_http(
     max_connections: int,
     header_seconds: float,
     log_level: str,
+    stateless: bool = False,
 ) -> None:
-    """Serve `server` over `transport` on host:port until interrupted."""
+    """Serve `server` over `transport` on host:port until interrupted. `stateless`: streamable HTTP keeps no
+    session between requests (for clients of the older protocol versions; the 2026-07-28 one has none), so that any
+    replica behind a load balancer can answer any request."""
     protocol = type("Deadlines", (ReadDeadlines,), {"header_seconds": header_seconds})
     if transport == "sse":
         app = server.sse_app(transport_security=transport_security, host=host)
     else:
-        app = server.streamable_http_app(transport_security=transport_security, host=host)
+        app = server.streamable_http_app(transport_security=transport_security, host=host, stateless_http=stateless)
     config = uvicorn.Config(
         CaseInsensitiveHost(app),
         host=host,
