@@ -22,6 +22,7 @@ from bailian_mcp.errors import ConfigurationError, InputError
 from bailian_mcp.jobs.admin import cancel_job
 from bailian_mcp.jobs.results import JobResult
 from bailian_mcp.jobs.services import Services, open_services
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from bailian_mcp.jobs.submission import SubmitUncertainError
 from tests.support.media import png_bytes
 from tests.support.services import quick_services
@@ -708,3 +709,40 @@ async def test_a_start_marks_submissions_left_without_a_task_as_uncertain(servic
     await services.store.mark_lost_submissions(sent_before=time.time() + 1)
     marked = await services.store.get(job.job_id)
     assert marked is not None and marked.status == "SUBMIT_UNCERTAIN"
+
+
+async def test_a_job_whose_process_died_before_sending_it_is_ended_as_never_sent(
+    services: Services, mock: respx.MockRouter, settings: Settings
+) -> None:
+    dead = SQLiteJobStore(settings.job_db_path, lease_seconds=0.05)  # another process, which then dies
+    job = await dead.create(capability="text_to_image", model="wan2.2-t2i-flash", base_url=BASE, params={}, request={})
+    dead.close()
+    await anyio.sleep(0.1)
+    submit = mock.post(SUBMIT_PATH)
+    result = await services.runner.resume(job.job_id, wait_seconds=1)
+    assert (result.status, result.done, submit.call_count) == ("CANCELED", True, 0)
+    assert result.error is not None and result.error.code == "NotSent" and "nothing was created" in result.message
+
+
+async def test_a_job_another_live_process_is_sending_is_waited_for_not_declared_lost(
+    services: Services, mock: respx.MockRouter, settings: Settings
+) -> None:
+    sender = SQLiteJobStore(settings.job_db_path)  # another process, sending
+    job = await sender.create(
+        capability="text_to_image", model="wan2.2-t2i-flash", base_url=BASE, params={}, request={}
+    )
+    assert await sender.claim_sending(job.job_id)
+    mock.get(f"/tasks/{TASK_ID}").mock(return_value=task("RUNNING"))
+
+    async def reply_arrives() -> None:
+        await anyio.sleep(0.4)
+        await sender.attach_task(job.job_id, TASK_ID, "PENDING")
+        await sender.release(job.job_id)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(reply_arrives)
+        result = await services.runner.resume(job.job_id, wait_seconds=1)
+    sender.close()
+    assert result.task_id == TASK_ID and result.status == "RUNNING" and not result.done
+    stored = await services.store.get(job.job_id)
+    assert stored is not None and stored.error is None and stored.status == "RUNNING"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from bailian_mcp.jobs.store import JobStoreUnavailableError
+from bailian_mcp.jobs.store_postgres import PostgresJobStore
 from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
-from tests.support.spawned import ENTRY_POINT, server_env
+from tests.support.spawned import ENTRY_POINT, free_port, server_env
 
 
 def garbage(store: Path) -> Path:
@@ -86,3 +87,13 @@ def test_server_and_command_line_stop_with_one_line_and_exit_code_2(tmp_path: Pa
     assert run.returncode == 2 and len(said) == 1, run.stderr
     assert str(store) in said[0] and "file is not a database" in said[0]
     assert fingerprint(store) == before and not store.with_name("jobs.sqlite3-wal").exists()
+
+
+async def test_a_database_that_cannot_be_reached_is_said_in_one_line_without_its_password() -> None:
+    url = f"postgresql://alice:s3cret@127.0.0.1:{free_port()}/jobs"
+    with pytest.raises(JobStoreUnavailableError) as raised:
+        await PostgresJobStore.open(url)
+    said = str(raised.value)
+    assert "s3cret" not in said and "\n" not in said
+    assert said.startswith(f"The job store postgresql://alice:***@127.0.0.1:{url.rsplit(':', 1)[1]} cannot be opened")
+    assert "BAILIAN_DATABASE_URL" in said

@@ -227,7 +227,7 @@ class Runner:
         exchange = self.exchanges.running(job.job_id)
         if exchange is not None:
             return await self.exchanges.wait(job, exchange, wait_seconds, report)
-        if _never_sent(job) and not job.part_count and await self.store.claim_sending(job.job_id):
+        if _never_sent(job) and await self.store.claim_sending(job.job_id):
             # recorded, then its process stopped before sending it: claimed here, so it never will be
             await self.store.set_status(job.job_id, "CANCELED", error=STOPPED_BEFORE_SENDING)
             job = await self.store.get(job.job_id) or job

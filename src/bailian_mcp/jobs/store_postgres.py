@@ -59,10 +59,13 @@ class PostgresJobStore(JobStore):
             open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
         )
-        try:
-            await pool.open(wait=True, timeout=CONNECT_SECONDS)
-            async with pool.connection() as connection:
+        try:  # one connection first: a database that cannot be reached is said at once, with its own reason
+            connection = await psycopg.AsyncConnection.connect(
+                url, autocommit=True, row_factory=dict_row, connect_timeout=int(CONNECT_SECONDS)
+            )
+            async with connection:
                 await _migrate(connection)
+            await pool.open(wait=True, timeout=CONNECT_SECONDS)
         except (psycopg.Error, TimeoutError, migrations.NewerSchemaError) as exc:
             await pool.close()
             raise JobStoreUnavailableError(
