@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from bailian_mcp.emulator import RunningEmulator
 from bailian_mcp.jobs.store import JobStore
 from bailian_mcp.jobs.store_postgres import PostgresJobStore
 from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
@@ -79,3 +80,17 @@ def store_location(kind: str, folder: Path) -> Iterator[StoreLocation]:
         return
     with postgres_schema() as url:
         yield StoreLocation(kind, path, url)
+
+
+def spawned_env(tmp_path: Path, emulator: RunningEmulator, store_at: StoreLocation, **extra: str) -> dict[str, str]:
+    """A server process of its own on the shared store."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("BAILIAN_", "DASHSCOPE_"))}
+    return {
+        **inherited,
+        "DASHSCOPE_API_KEY": "sk-test",
+        "DASHSCOPE_BASE_URL": emulator.base_url,
+        "BAILIAN_DATA_DIR": str(store_at.path.parent),
+        "BAILIAN_OUTPUT_DIR": str(tmp_path / "out-a"),
+        **store_at.environment,
+        **extra,
+    }
