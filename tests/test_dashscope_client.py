@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from bailian_mcp.dashscope import errors
-from bailian_mcp.dashscope.client import DashScopeClient, PollSchedule, RetryPolicy, TaskSnapshot
+from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient, PollSchedule, RetryPolicy, TaskSnapshot
+from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.errors import ConfigurationError
 
 BASE = "https://dashscope.test/api/v1"
@@ -143,6 +144,32 @@ async def test_a_throttled_submit_is_retried_because_nothing_was_created() -> No
         async with make_client() as client:
             snapshot = await client.submit("services/aigc/text2image/image-synthesis", {})
     assert route.call_count == 2 and snapshot.task_id == "t1"
+
+
+class CountingLimiter(RateLimiter):
+    """Unlimited, counting the slots asked for per bucket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    async def acquire(self, bucket: str) -> None:
+        self.asked.append(bucket)
+
+
+async def test_a_throttled_call_waits_for_a_new_slot_before_each_retry() -> None:
+    """A retry must queue like any other call: in the shared pacing, other processes booked the slots meanwhile."""
+    throttled = httpx.Response(429, json={"code": "Throttling.RateQuota", "message": "slow down", "request_id": "r"})
+    created = httpx.Response(200, json={"output": {"task_status": "PENDING", "task_id": "t1"}, "request_id": "r2"})
+    task = httpx.Response(200, json={"output": {"task_id": "t1", "task_status": "RUNNING"}, "request_id": "r3"})
+    limiter = CountingLimiter()
+    with respx.mock:
+        respx.post(T2I).mock(side_effect=[throttled, throttled, created])
+        respx.get(f"{BASE}/tasks/t1").mock(side_effect=[throttled, task])
+        async with make_client(limiter=limiter) as client:
+            await client.submit("services/aigc/text2image/image-synthesis", {}, bucket="wanx", paced=True)
+            await client.get_task("t1")
+    assert limiter.asked == ["wanx", "wanx", TASK_QUERY_BUCKET, TASK_QUERY_BUCKET]
 
 
 async def test_a_submit_whose_connection_failed_before_sending_is_retried() -> None:

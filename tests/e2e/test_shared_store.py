@@ -24,7 +24,7 @@ from tests.support.spawned import ENTRY_POINT
 from tests.support.stores import StoreLocation, spawned_env
 
 SLOW_TEXT = replace(QUICK_EMULATOR, faults=FaultPlan(sync=EndpointFaults(latency=Latency("fixed", 1.8))))
-SLOW_REPLY = replace(QUICK_EMULATOR, faults=FaultPlan(submit=EndpointFaults(slow=1.0, slow_bytes_per_second=4)))
+SLOW_REPLY = replace(QUICK_EMULATOR, faults=FaultPlan(submit=EndpointFaults(slow=1.0, slow_bytes_per_second=80)))
 
 
 def made(emulator: RunningEmulator) -> list[Any]:

@@ -226,16 +226,30 @@ class DashScopeClient:
         return self._raise_for_reply(response)
 
     async def _retrying(
-        self, method: str, url: str, *, idempotent: bool, deadline: float | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        deadline: float | None = None,
+        pace: str | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         return await self._with_retries(
-            lambda: self._send(method, url, **kwargs), idempotent=idempotent, deadline=deadline
+            lambda: self._send(method, url, **kwargs), idempotent=idempotent, deadline=deadline, pace=pace
         )
 
     async def _with_retries(
-        self, attempt_once: Callable[[], Awaitable[T]], *, idempotent: bool, deadline: float | None = None
+        self,
+        attempt_once: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool,
+        deadline: float | None = None,
+        pace: str | None = None,
     ) -> T:
-        """Run `attempt_once` until it succeeds or fails in a way the retry rules do not repeat."""
+        """Run `attempt_once` until it succeeds or fails in a way the retry rules do not repeat. Each retry waits
+        its backoff, then a slot in the pacing bucket `pace` (a throttled call must not jump the queue of the other
+        calls, in this process or in others sharing the pacing)."""
         attempt = 0
         while True:
             try:
@@ -248,6 +262,8 @@ class DashScopeClient:
                     raise
                 attempt += 1
                 await anyio.sleep(delay)
+                if pace:
+                    await self.limiter.acquire(pace)
 
     @staticmethod
     def _may_retry(exc: errors.DashScopeError, idempotent: bool) -> bool:
@@ -298,12 +314,16 @@ class DashScopeClient:
         *,
         headers: Mapping[str, str] | None = None,
         bucket: str | None = None,
+        paced: bool = False,
     ) -> dict[str, Any]:
-        """A synchronous service call (`POST {base}/{path}`); never re-sent once it may have arrived."""
+        """A synchronous service call (`POST {base}/{path}`); never re-sent once it may have arrived. Each attempt
+        waits for a slot in the pacing `bucket` (`paced`: the caller waited for the first one's)."""
         request_headers = self._headers({"Content-Type": "application/json", **(headers or {})})
-        if bucket:
+        if bucket and not paced:
             await self.limiter.acquire(bucket)
-        return await self._retrying("POST", self.url(path), idempotent=False, json=body, headers=request_headers)
+        return await self._retrying(
+            "POST", self.url(path), idempotent=False, pace=bucket, json=body, headers=request_headers
+        )
 
     async def stream(
         self,
@@ -333,7 +353,9 @@ class DashScopeClient:
         if bucket:
             await self.limiter.acquire(bucket)
         url = self.url(path)
-        opened = await self._with_retries(lambda: self._open_stream(url, body, request_headers), idempotent=False)
+        opened = await self._with_retries(
+            lambda: self._open_stream(url, body, request_headers), idempotent=False, pace=bucket
+        )
         try:
             if opened.first is not None:
                 yield opened.first
@@ -419,9 +441,13 @@ class DashScopeClient:
         *,
         headers: Mapping[str, str] | None = None,
         bucket: str | None = None,
+        paced: bool = False,
     ) -> TaskSnapshot:
-        """Create an async task (`X-DashScope-Async: enable`) and return its first snapshot (PENDING)."""
-        reply = await self.call(path, body, headers={"X-DashScope-Async": "enable", **(headers or {})}, bucket=bucket)
+        """Create an async task (`X-DashScope-Async: enable`) and return its first snapshot (PENDING); paced as
+        `call` is."""
+        reply = await self.call(
+            path, body, headers={"X-DashScope-Async": "enable", **(headers or {})}, bucket=bucket, paced=paced
+        )
         output = reply.get("output") or {}
         task_id = output.get("task_id")
         if not task_id:
@@ -441,7 +467,12 @@ class DashScopeClient:
         """Read a task's status (`GET /tasks/{id}`), retrying transient failures."""
         await self.limiter.acquire(TASK_QUERY_BUCKET)
         body = await self._retrying(
-            "GET", self.url(f"tasks/{task_id}"), idempotent=True, deadline=deadline, headers=self._headers()
+            "GET",
+            self.url(f"tasks/{task_id}"),
+            idempotent=True,
+            deadline=deadline,
+            pace=TASK_QUERY_BUCKET,
+            headers=self._headers(),
         )
         return TaskSnapshot.from_body(task_id, body)
 
@@ -455,7 +486,9 @@ class DashScopeClient:
     async def list_tasks(self, **query: str | int) -> dict[str, Any]:
         """`GET /tasks` with DashScope's filters (start_time, end_time, model_name, status, page_no, page_size)."""
         await self.limiter.acquire(TASK_QUERY_BUCKET)
-        return await self._retrying("GET", self.url("tasks"), idempotent=True, params=query, headers=self._headers())
+        return await self._retrying(
+            "GET", self.url("tasks"), idempotent=True, pace=TASK_QUERY_BUCKET, params=query, headers=self._headers()
+        )
 
     async def wait(
         self,

@@ -94,7 +94,9 @@ async def submit_task(client: DashScopeClient, store: JobStore, job: Job, reques
         with anyio.CancelScope(shield=True):
             if not await store.claim_sending(job.job_id):
                 raise AlreadySentError(f"Job {job.job_id} was sent already; it is not sent again.", next_step="resume")
-            snapshot = await client.submit(request.path, request.body, headers=request.headers)
+            snapshot = await client.submit(
+                request.path, request.body, headers=request.headers, bucket=request.model.rate_bucket, paced=True
+            )
             try:
                 await store.attach_task(job.job_id, snapshot.task_id, snapshot.status)
             except JobStoreWriteError as exc:
