@@ -746,3 +746,22 @@ async def test_a_job_another_live_process_is_sending_is_waited_for_not_declared_
     assert result.task_id == TASK_ID and result.status == "RUNNING" and not result.done
     stored = await services.store.get(job.job_id)
     assert stored is not None and stored.error is None and stored.status == "RUNNING"
+
+
+async def test_a_job_another_process_works_on_past_the_wait_comes_back_as_a_handle_naming_it(
+    services: Services, mock: respx.MockRouter, settings: Settings
+) -> None:
+    sender = SQLiteJobStore(settings.job_db_path)  # another process, whose reply is still on its way
+    job = await sender.create(
+        capability="text_to_image", model="wan2.2-t2i-flash", base_url=BASE, params={}, request={}
+    )
+    assert await sender.claim_sending(job.job_id)
+    submit = mock.post(SUBMIT_PATH)
+    result = await services.runner.resume(job.job_id, wait_seconds=0)
+    sender.close()
+    assert (result.done, result.status, result.next_step, submit.call_count) == (False, "SUBMITTING", "resume", 0)
+    assert (
+        f"another bailian-mcp process ({sender.owner})" in result.message and "do not generate again" in result.message
+    )
+    stored = await services.store.get(job.job_id)
+    assert stored is not None and stored.status == "SUBMITTING" and stored.error is None

@@ -26,10 +26,10 @@ def still_working(seconds: float, job_id: str) -> str:
     )
 
 
-def worked_on_elsewhere(job_id: str, owner: str | None) -> str:
+def worked_on_elsewhere(job_id: str, who: str) -> str:
     return (
-        f"Job {job_id} is being worked on by another bailian-mcp process ({owner}) sharing this job store; its result "
-        "is recorded there when it arrives (do not generate again: resume later)."
+        f"Job {job_id} is being worked on by {who}; its result is recorded in the job store when it arrives (do not "
+        "generate again: resume later)."
     )
 
 

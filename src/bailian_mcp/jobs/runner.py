@@ -183,7 +183,7 @@ class Runner:
                     model=job.model,
                     status=job_status(job.status),
                     done=False,
-                    message=messages.worked_on_elsewhere(job.job_id, job.owner),
+                    message=messages.worked_on_elsewhere(job.job_id, self._worker_of(job)),
                     next_step="resume",
                 )
             async with self.store.holding(job.job_id) as held:
@@ -205,12 +205,17 @@ class Runner:
         sending = job.task_id is None and job.status == "SUBMITTING" and not job.part_count
         return sending and self.store.holds(job.job_id)
 
+    def _worker_of(self, job: Job) -> str:
+        if job.owner == self.store.owner:
+            return "another call of this server"
+        return f"another bailian-mcp process ({job.owner}) sharing this job store"
+
     async def _watch(self, job: Job, deadline: float, report: Progress) -> Job:
         """The job as recorded once nobody else is working on it, it has a result, or the deadline comes."""
         said = False
         while job.result is None and self._busy(job) and time.monotonic() < deadline:
             if not said:
-                await report(f"Job {job.job_id} is being worked on by {job.owner}; waiting for what it records.")
+                await report(f"Job {job.job_id} is being worked on by {self._worker_of(job)}; waiting for it.")
                 said = True
             await anyio.sleep(min(STORE_WATCH_SECONDS, max(0.0, deadline - time.monotonic())))
             job = await self.store.get(job.job_id) or job

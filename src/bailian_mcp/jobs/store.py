@@ -205,7 +205,6 @@ class JobStore(ABC):
             owner=self.owner,
             lease_until=now + self.lease_seconds,
         )
-        self._holds[job.job_id] += 1
         await self._write(
             "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json, fingerprint,"
             " created_at, updated_at, parent_id, part, owner, lease_until)"
@@ -227,6 +226,7 @@ class JobStore(ABC):
                 job.lease_until,
             ),
         )
+        self._holds[job.job_id] += 1
         return job
 
     async def adopt(self, *, task_id: str, capability: str, model: str, status: str, created_at: float) -> Job:
