@@ -12,6 +12,7 @@ import pytest
 
 from bailian_mcp.config import Settings, load_settings
 from bailian_mcp.dashscope import client as dashscope_client
+from bailian_mcp.dashscope import watcher as task_watcher
 from bailian_mcp.dashscope.client import TASK_QUERY_BUCKET, DashScopeClient
 from bailian_mcp.dashscope.limits import RateLimiter
 from bailian_mcp.jobs import services as runtime
@@ -60,8 +61,10 @@ def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process clients poll the emulator's 0.2-second tasks every 50-200 ms instead of the real service's first
-    second (the schedule itself is tests/test_polling.py's subject)."""
+    second (the schedule itself is tests/test_polling.py's subject), and their process's poller gathers polls for
+    20 ms at most instead of 100 (tests/test_task_watcher.py)."""
     monkeypatch.setattr(dashscope_client, "PollSchedule", lambda: QUICK_POLL)
+    monkeypatch.setattr(task_watcher, "WINDOW_MAX", 0.02)
 
 
 @pytest.fixture(scope="module")

@@ -498,8 +498,10 @@ class DashScopeClient:
         on_poll: ProgressHook | None = None,
         poll_first: bool = True,
         model: str | None = None,
+        read: Callable[[str], Awaitable[TaskSnapshot]] | None = None,
     ) -> TaskSnapshot:
-        """Poll until the task ends or `timeout` seconds pass; returns the last snapshot read.
+        """Poll until the task ends or `timeout` seconds pass; returns the last snapshot read (each poll a
+        `get_task`, or `read`: the process's `TaskWatcher`, which answers polls falling due together at once).
 
         With `model` given, polls are timed from how long that model's tasks took (see
         `polling.PollPlan`), and a finished task teaches the history. The last poll happens at
@@ -513,7 +515,7 @@ class DashScopeClient:
         if not poll_first:
             await anyio.sleep(min(plan.next_delay(None), max(0.0, deadline - time.monotonic())))
         while True:
-            snapshot = await self.get_task(task_id, deadline=retry_deadline)
+            snapshot = await (read(task_id) if read else self.get_task(task_id, deadline=retry_deadline))
             if on_poll is not None:
                 await on_poll(snapshot)
             if snapshot.status == "SUCCEEDED" and model:

@@ -32,6 +32,7 @@ from bailian_mcp.catalog import ModelSpec
 from bailian_mcp.config import Settings
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
+from bailian_mcp.dashscope.watcher import TaskWatcher
 from bailian_mcp.errors import BailianError, ConfigurationError
 from bailian_mcp.jobs import admin, messages
 from bailian_mcp.jobs.exchanges import Exchanges
@@ -76,6 +77,8 @@ class Runner:
         self.settings = settings
         self.client = client
         self.store = store
+        self.watcher = TaskWatcher(client)  # one poller for the tasks this process follows
+        background.start_soon(self.watcher.run)
         self.outputs = OutputFolder(
             settings.output_dir, result_mode=settings.result_mode, max_bytes=settings.download_max_bytes
         )
@@ -435,7 +438,7 @@ class Runner:
             await report(f"Task {task_id}: {snapshot.status}.")
 
         try:
-            snapshot = await self.client.wait(
+            snapshot = await self.watcher.wait(
                 task_id, timeout=wait_seconds, on_poll=on_poll, poll_first=poll_first, model=model.name
             )
         except errors.DashScopeError as exc:

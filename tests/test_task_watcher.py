@@ -1,0 +1,159 @@
+"""One poller per process: polls falling due together are answered by the task list, ended tasks by one GET each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope.client import DashScopeClient, PollSchedule, RetryPolicy, TaskSnapshot
+from bailian_mcp.dashscope.watcher import TaskWatcher
+
+BASE = "https://dashscope.test/api/v1"
+
+
+def task_reply(task_id: str, status: str) -> httpx.Response:
+    output = {"task_id": task_id, "task_status": status, "submit_time": "2026-12-07 20:00:00.000"}
+    if status == "SUCCEEDED":
+        output["results"] = [{"url": f"https://oss.test/{task_id}.png"}]
+    return httpx.Response(200, json={"request_id": "r", "output": output})
+
+
+def listing(items: list[tuple[str, str]]) -> httpx.Response:
+    data = [{"task_id": task_id, "status": status, "gmt_create": 1796644800000} for task_id, status in items]
+    return httpx.Response(200, json={"request_id": "r", "total": len(data), "total_page": 1, "data": data})
+
+
+@pytest.fixture
+async def watcher() -> AsyncIterator[TaskWatcher]:
+    client = DashScopeClient(
+        api_key="sk-test",
+        base_url=BASE,
+        retry=RetryPolicy(attempts=1),
+        poll=PollSchedule(delays=(0.05,), max_delay=0.05),
+    )
+    client.limiter.set_rate("tasks", 0)
+    watching = TaskWatcher(client)
+    async with client, anyio.create_task_group() as group:
+        group.start_soon(watching.run)
+        yield watching
+        group.cancel_scope.cancel()
+
+
+async def read_all(watcher: TaskWatcher, task_ids: list[str]) -> dict[str, TaskSnapshot]:
+    read: dict[str, TaskSnapshot] = {}
+
+    async def one(task_id: str) -> None:
+        read[task_id] = await watcher.read(task_id)
+
+    for task_id in task_ids:
+        watcher.followed[task_id] += 1
+    async with anyio.create_task_group() as group:
+        for task_id in task_ids:
+            group.start_soon(one, task_id)
+    return read
+
+
+async def test_a_lone_poll_is_one_get(watcher: TaskWatcher) -> None:
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        get = mock.get("/tasks/t1").mock(return_value=task_reply("t1", "RUNNING"))
+        listed = mock.get("/tasks")
+        snapshot = await watcher.read("t1")
+    assert snapshot.status == "RUNNING" and get.call_count == 1 and listed.call_count == 0
+
+
+async def test_many_polls_due_together_are_answered_by_the_list_and_ended_tasks_by_one_get_each(
+    watcher: TaskWatcher,
+) -> None:
+    running = [f"r{n}" for n in range(8)]
+    pending = ["p0", "p1"]
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+
+        def listed(request: httpx.Request) -> httpx.Response:
+            status = request.url.params["status"]
+            ids = running if status == "RUNNING" else pending
+            return listing([(task_id, status) for task_id in ids] + [("someone-elses", status)])
+
+        lists = mock.get("/tasks").mock(side_effect=listed)
+        ended = mock.get("/tasks/done").mock(return_value=task_reply("done", "SUCCEEDED"))
+        others = mock.get(url__regex=r"/tasks/[rp]\d").mock(return_value=task_reply("x", "RUNNING"))
+        read = await read_all(watcher, [*running, *pending, "done"])
+    assert lists.call_count == 2 and ended.call_count == 1 and others.call_count == 0, "2 queries + 1, not 11"
+    assert {read[task_id].status for task_id in running} == {"RUNNING"}
+    assert read["p0"].status == "PENDING" and read["p0"].output["submit_time"].startswith("20")
+    assert read["done"].status == "SUCCEEDED" and read["done"].output["results"]
+
+
+async def test_a_list_that_would_cost_more_than_the_polls_is_cut_short(watcher: TaskWatcher) -> None:
+    asked = [f"t{n}" for n in range(4)]
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        many_pages = {"request_id": "r", "total": 900, "total_page": 9, "data": []}
+        lists = mock.get("/tasks").mock(return_value=httpx.Response(200, json=many_pages))
+        gets = mock.get(url__regex=r"/tasks/t\d").mock(side_effect=lambda r: task_reply(r.url.path[-2:], "RUNNING"))
+        read = await read_all(watcher, asked)
+    assert lists.call_count == 3 and gets.call_count == 4  # the budget (asks - 1) spent, then one GET each
+    assert all(read[task_id].status == "RUNNING" for task_id in asked)
+
+
+async def test_a_failed_query_reaches_every_poll_of_its_window(watcher: TaskWatcher) -> None:
+    asked = [f"t{n}" for n in range(5)]
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        mock.get("/tasks").mock(return_value=httpx.Response(500, json={"code": "InternalError", "message": "x"}))
+        failures: list[BaseException] = []
+
+        async def one(task_id: str) -> None:
+            try:
+                await watcher.read(task_id)
+            except errors.DashScopeError as exc:
+                failures.append(exc)
+
+        for task_id in asked:
+            watcher.followed[task_id] += 1
+        async with anyio.create_task_group() as group:
+            for task_id in asked:
+                group.start_soon(one, task_id)
+    assert len(failures) == 5 and all(isinstance(f, errors.ServerError) for f in failures)
+
+
+async def test_followers_through_the_watcher_end_with_full_results_in_fewer_queries(watcher: TaskWatcher) -> None:
+    """Twelve tasks followed at once, each ending 0.5 s after it is first asked about: followed one GET per poll,
+    then through the watcher."""
+    tasks = [f"t{n:02d}" for n in range(12)]
+
+    async def follow_all(through_watcher: bool) -> tuple[int, dict[str, TaskSnapshot]]:
+        ends: dict[str, float] = {}
+
+        def status_of(task_id: str) -> str:
+            return "SUCCEEDED" if time.monotonic() >= ends.setdefault(task_id, time.monotonic() + 0.5) else "RUNNING"
+
+        def listed(request: httpx.Request) -> httpx.Response:
+            status = request.url.params["status"]
+            return listing([(task_id, status) for task_id in tasks if status_of(task_id) == status])
+
+        def got(request: httpx.Request) -> httpx.Response:
+            task_id = request.url.path.rsplit("/", 1)[1]
+            return task_reply(task_id, status_of(task_id))
+
+        results: dict[str, TaskSnapshot] = {}
+        with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+            lists = mock.get("/tasks").mock(side_effect=listed)
+            gets = mock.get(url__regex=r"/tasks/t\d\d$").mock(side_effect=got)
+
+            async def follow(task_id: str) -> None:
+                wait = watcher.wait if through_watcher else watcher.client.wait
+                results[task_id] = await wait(task_id, timeout=10)
+
+            async with anyio.create_task_group() as group:
+                for task_id in tasks:
+                    group.start_soon(follow, task_id)
+        return lists.call_count + gets.call_count, results
+
+    alone, _ = await follow_all(through_watcher=False)
+    shared, results = await follow_all(through_watcher=True)
+    assert all(results[t].status == "SUCCEEDED" and results[t].output["results"] for t in tasks)
+    assert shared < alone / 2, (shared, alone)
