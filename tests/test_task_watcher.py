@@ -100,6 +100,20 @@ async def test_a_list_that_would_cost_more_than_the_polls_is_cut_short(watcher: 
     assert all(read[task_id].status == "RUNNING" for task_id in asked)
 
 
+async def test_a_list_that_did_not_pay_is_left_out_for_the_next_windows(watcher: TaskWatcher) -> None:
+    """Tasks that had all ended by the time they were asked about: the GETs alone were cheaper, so the next windows
+    (1, then 2, then 4 …) use them alone."""
+    asked = [f"t{n}" for n in range(5)]
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        lists = mock.get("/tasks").mock(return_value=listing([]))
+        gets = mock.get(url__regex=r"/tasks/t\d").mock(side_effect=lambda r: task_reply(r.url.path[-2:], "SUCCEEDED"))
+        counts = []
+        for _ in range(5):
+            await read_all(watcher, asked)
+            counts.append(lists.call_count)
+    assert counts == [2, 2, 4, 4, 4] and gets.call_count == 25  # tried, skipped 1, tried, skipped 2
+
+
 async def test_a_failed_query_reaches_every_poll_of_its_window(watcher: TaskWatcher) -> None:
     asked = [f"t{n}" for n in range(5)]
     with respx.mock(base_url=BASE, assert_all_called=False) as mock:

@@ -19,6 +19,7 @@ from bailian_mcp.emulator import RunningEmulator
 from bailian_mcp.jobs.store import JobStore
 from bailian_mcp.jobs.store_postgres import PostgresJobStore
 from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
+from tests.support.spawned import server_env
 
 TEST_DATABASE_VARIABLE = "BAILIAN_TEST_DATABASE_URL"
 STORE_KINDS = ["sqlite", "postgres"]
@@ -84,9 +85,8 @@ def store_location(kind: str, folder: Path) -> Iterator[StoreLocation]:
 
 def spawned_env(tmp_path: Path, emulator: RunningEmulator, store_at: StoreLocation, **extra: str) -> dict[str, str]:
     """A server process of its own on the shared store."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("BAILIAN_", "DASHSCOPE_"))}
     return {
-        **inherited,
+        **server_env(tmp_path),
         "DASHSCOPE_API_KEY": "sk-test",
         "DASHSCOPE_BASE_URL": emulator.base_url,
         "BAILIAN_DATA_DIR": str(store_at.path.parent),

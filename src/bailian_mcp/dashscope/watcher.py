@@ -5,7 +5,8 @@ Each follower (`DashScopeClient.wait`) still decides *when* it wants its task's 
 together: a single ask (or a few) with its own `GET`; many with the account's task list filtered to the tasks still
 in flight — one query per status per page of 100, whatever the number of asks — and then one `GET` for each asked
 task the list no longer shows as in flight (it ended: its full output is read once). A list that would take more
-queries than the asks themselves is not used.
+queries than the asks themselves is cut short; one that answered no more asks than it cost is not tried again for
+a while (tasks that mostly end by the time they are asked about: the GETs alone are cheaper).
 
     asks ─► window (10 ms per other task followed) ─► 1..LIST_FROM-1 asks: GET each
                                                         ≥ LIST_FROM asks: list PENDING, RUNNING ─► GET the ended ones
@@ -34,6 +35,7 @@ WINDOW_MAX = 0.1
 one task is followed)."""
 LIST_FROM = 4
 """Asks in one window from which the task list answers them (fewer: one GET each)."""
+MAX_LIST_BACKOFF = 32
 PAGE_SIZE = 100
 IN_FLIGHT = ("PENDING", "RUNNING")
 LIST_HOURS = 24  # DashScope lists the tasks submitted in the last 24 hours
@@ -67,6 +69,8 @@ class TaskWatcher:
         self._asks: list[_Ask] = []
         self._wake = anyio.Event()
         self.followed: Counter[str] = Counter()  # tasks whose followers are waiting on them now
+        self._list_backoff = 0  # windows to answer without the list after one that did not pay (doubling)
+        self._skip_lists = 0
 
     async def wait(self, task_id: str, **options: Any) -> TaskSnapshot:
         """`DashScopeClient.wait` (same options), its polls answered by this watcher."""
@@ -117,8 +121,14 @@ class TaskWatcher:
 
     async def _answer(self, task_ids: set[str]) -> dict[str, TaskSnapshot]:
         answers: dict[str, TaskSnapshot] = {}
-        if len(task_ids) >= LIST_FROM:
-            answers = await self._listed(task_ids)
+        if len(task_ids) >= LIST_FROM and self._skip_lists == 0:
+            answers, queries = await self._listed(task_ids)
+            # A list that answered no more asks than it took queries (the tasks had mostly ended: short tasks,
+            # polls timed at their end) is not tried again for a while: 1, 2, 4 … 32 windows.
+            self._list_backoff = 0 if len(answers) > queries else min(MAX_LIST_BACKOFF, 2 * self._list_backoff or 1)
+            self._skip_lists = self._list_backoff
+        elif len(task_ids) >= LIST_FROM:
+            self._skip_lists -= 1
 
         async def get(task_id: str) -> None:
             answers[task_id] = await self.client.get_task(task_id)
@@ -128,8 +138,8 @@ class TaskWatcher:
                 group.start_soon(get, task_id)
         return answers
 
-    async def _listed(self, task_ids: set[str]) -> dict[str, TaskSnapshot]:
-        """The asked tasks the list shows in flight, within as many queries as there are asks (at most)."""
+    async def _listed(self, task_ids: set[str]) -> tuple[dict[str, TaskSnapshot], int]:
+        """The asked tasks the list shows in flight, within fewer queries than there are asks; and the queries."""
         found: dict[str, TaskSnapshot] = {}
         budget = len(task_ids) - 1  # queries the list may take and still save one
         now = time.time()
@@ -144,4 +154,4 @@ class TaskWatcher:
                     if item.get("task_id") in task_ids and item.get("status") == status:
                         found[str(item["task_id"])] = _listed_snapshot(item)
                 page += 1
-        return found
+        return found, len(task_ids) - 1 - budget
