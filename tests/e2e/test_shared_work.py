@@ -61,7 +61,7 @@ def test_a_stateless_http_server_answers_requests_that_belong_to_no_session(spaw
 def test_two_batch_workers_on_one_store_send_each_task_once(
     tmp_path: Path, emulator: RunningEmulator, store_at: StoreLocation
 ) -> None:
-    tasks = [{"model": "wanx2.1-t2i-turbo", "prompt": f"a kite, take {n}"} for n in range(3)]
+    tasks = [{"model": "wanx2.1-t2i-turbo", "prompt": f"a kite, take {n}"} for n in range(2)]
     tasks_file = tmp_path / "tasks.json"
     tasks_file.write_text(json.dumps({"image_tasks": tasks, "text_tasks": [{"prompt": "a haiku"}]}))
     workers = []
@@ -81,6 +81,6 @@ def test_two_batch_workers_on_one_store_send_each_task_once(
         assert worker.returncode == 0, errors.decode()
     for name in ("one", "two"):
         report = json.loads((tmp_path / f"{name}.report.json").read_text())
-        assert [task["status"] for task in report["tasks"]] == ["SUCCEEDED"] * 4, report
+        assert [task["status"] for task in report["tasks"]] == ["SUCCEEDED"] * 3, report
     created = [r for r in api_requests(emulator, "POST", "/services/") if r["status"] != 429]
-    assert len(created) == 4, [r["path"] for r in created]
+    assert len(created) == 3, [r["path"] for r in created]

@@ -86,10 +86,10 @@ HANG_SECONDS = 30  # one command against the fast emulator takes well under a se
 LAST_RESORT_SECONDS = 90  # if even the alarm cannot stop it: dump every thread's stack and end the process
 SCHEMAS = published_schemas()
 COMMON = fuzz_settings(HealthCheck.filter_too_much, deadline=timedelta(seconds=20))
-EXAMPLES_PER_COMMAND = 20
-BATCH_EXAMPLES = 60
-CHAOS_EXAMPLES = 60
-SECRECY_EXAMPLES = 40
+EXAMPLES_PER_COMMAND = 16
+BATCH_EXAMPLES = 48
+CHAOS_EXAMPLES = 48
+SECRECY_EXAMPLES = 32
 
 
 # ---------------------------------------------------------------------------------------------------- commands
