@@ -440,3 +440,19 @@ async def test_a_store_made_by_a_newer_version_is_refused_untouched(store_at: St
     await store.aclose()
     with pytest.raises(JobStoreUnavailableError, match=f"version {migrations.LATEST + 1}"):
         await store_at.open()
+
+
+async def test_a_batch_task_is_claimed_once_and_a_dead_workers_claim_lapses(store_at: StoreLocation) -> None:
+    first, second = await store_at.open(lease_seconds=0.3), await store_at.open(lease_seconds=0.3)
+    try:
+        assert await first.claim("task-fp", replaces=None)
+        assert not await second.claim("task-fp", replaces=None), "claimed by the first worker"
+        assert await second.claim("task-fp", replaces="job_refused"), "replacing a job is a claim of its own"
+        await first.renew_leases()  # the heartbeat keeps the first worker's claim
+        await anyio.sleep(0.2)
+        assert not await second.claim("task-fp", replaces=None)
+        await anyio.sleep(0.35)  # the first worker died: its claim lapses
+        assert await second.claim("task-fp", replaces=None)
+    finally:
+        await first.aclose()
+        await second.aclose()

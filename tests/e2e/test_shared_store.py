@@ -58,6 +58,7 @@ async def test_a_slow_job_in_one_server_is_waited_for_by_another_and_sent_once(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("emulator_config", [SLOW_REPLY])
+@pytest.mark.parametrize("store_at", ["sqlite"], indirect=True)  # one machine (PostgreSQL: test_jobs)
 async def test_a_task_whose_sender_died_goes_to_its_job_even_when_a_listing_adopted_it_first(
     tmp_path: Path, emulator: RunningEmulator, store_at: StoreLocation, emulator_config: EmulatorConfig
 ) -> None:

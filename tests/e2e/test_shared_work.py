@@ -58,6 +58,9 @@ def test_a_stateless_http_server_answers_requests_that_belong_to_no_session(spaw
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "store_at", ["postgres"], indirect=True
+)  # workers on several machines (claims on SQLite: test_jobs)
 def test_two_batch_workers_on_one_store_send_each_task_once(
     tmp_path: Path, emulator: RunningEmulator, store_at: StoreLocation
 ) -> None:
