@@ -456,3 +456,43 @@ async def test_a_batch_task_is_claimed_once_and_a_dead_workers_claim_lapses(stor
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_a_duty_is_led_by_one_process_until_it_steps_down_or_its_lease_lapses(store_at: StoreLocation) -> None:
+    first, second = await store_at.open(lease_seconds=0.3), await store_at.open(lease_seconds=0.3)
+    try:
+        assert await first.lead("poller:acct") and await first.lead("poller:acct"), "taken, then kept"
+        assert not await second.lead("poller:acct") and await second.led_elsewhere("poller:acct")
+        assert not await first.led_elsewhere("poller:acct")
+        assert await second.lead("poller:other"), "each duty has its own leader"
+        await first.step_down("poller:acct")
+        assert await second.lead("poller:acct"), "free once its leader steps down"
+        await anyio.sleep(0.35)
+        assert not await first.led_elsewhere("poller:acct"), "a lease not kept lapses"
+        assert await first.lead("poller:acct")
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_asks_are_numbered_answered_once_and_forgotten(store_at: StoreLocation) -> None:
+    asker, leader = await store_at.open(), await store_at.open()
+    try:
+        assert await asker.ask("acct", ["t1", "t2"]) == {"t1": 1, "t2": 1}
+        await asker.ask("other", ["t9"])
+        assert await leader.open_asks("acct") == {"t1": 1, "t2": 1}, "only the account's asks"
+        assert await asker.ask("acct", ["t1"]) == {"t1": 2}, "asked again: a later number"
+        await leader.answer({"t1": (1, '{"output": {"task_status": "RUNNING"}}'), "t2": (1, None)})
+        answers = await asker.answers(["t1", "t2", "t3"])
+        assert answers == {"t1": (1, '{"output": {"task_status": "RUNNING"}}'), "t2": (1, None)}
+        assert await leader.open_asks("acct") == {"t1": 2}, "the later ask is still open"
+        await leader.answer({"t1": (2, '{"output": {"task_status": "SUCCEEDED"}}')})
+        await leader.answer({"t1": (1, "stale")})
+        assert (await asker.answers(["t1"]))["t1"] == (2, '{"output": {"task_status": "SUCCEEDED"}}'), "never back"
+        await asker.forget_asks(["t1"])
+        assert set(await asker.answers(["t1", "t2"])) == {"t2"}
+        await leader.forget_asks([], asked_before=time.time() + 1)
+        assert await asker.answers(["t2", "t9"]) == {}, "stale asks dropped"
+    finally:
+        await asker.aclose()
+        await leader.aclose()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 import httpx
@@ -11,8 +13,11 @@ import pytest
 import respx
 
 from bailian_mcp.dashscope import errors
+from bailian_mcp.dashscope import watcher as task_watcher
 from bailian_mcp.dashscope.client import DashScopeClient, PollSchedule, RetryPolicy, TaskSnapshot
 from bailian_mcp.dashscope.watcher import TaskWatcher
+from bailian_mcp.jobs.polls import StorePolls
+from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 
 BASE = "https://dashscope.test/api/v1"
 
@@ -171,3 +176,118 @@ async def test_followers_through_the_watcher_end_with_full_results_in_fewer_quer
     shared, results = await follow_all(through_watcher=True)
     assert all(results[t].status == "SUCCEEDED" and results[t].output["results"] for t in tasks)
     assert shared < alone / 2, (shared, alone)
+
+
+# ---------------------------------------------------------------- one poller for the processes of an account
+
+
+@pytest.fixture
+def quick_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(task_watcher, "ASK_POLL_SECONDS", 0.02)
+    monkeypatch.setattr(task_watcher, "LEAD_IDLE_SECONDS", 0.2)
+
+
+def process(path: Path, *, lease_seconds: float = 30.0) -> tuple[TaskWatcher, SQLiteJobStore]:
+    """A process's watcher sharing its polls through the SQLite store at `path` (its own connection and owner)."""
+    client = DashScopeClient(
+        api_key="sk-test",
+        base_url=BASE,
+        retry=RetryPolicy(attempts=1),
+        poll=PollSchedule(delays=(0.05,), max_delay=0.05),
+    )
+    client.limiter.set_rate("tasks", 0)
+    store = SQLiteJobStore(path, lease_seconds=lease_seconds)
+    return TaskWatcher(client, shared=StorePolls(store, "acct")), store
+
+
+@asynccontextmanager
+async def running(*processes: tuple[TaskWatcher, SQLiteJobStore]) -> AsyncIterator[None]:
+    async with anyio.create_task_group() as group:
+        for watching, _ in processes:
+            group.start_soon(watching.run)
+        yield
+        group.cancel_scope.cancel()
+    for watching, store in processes:
+        await watching.client.aclose()
+        store.close()
+
+
+def never_polls(watching: TaskWatcher) -> None:
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("this process polled DashScope itself")
+
+    watching.client.get_task = refuse  # type: ignore[method-assign]
+    watching.client.list_tasks = refuse  # type: ignore[method-assign]
+
+
+@pytest.mark.usefixtures("quick_asks")
+async def test_a_process_not_leading_is_answered_by_the_leader_through_the_store(tmp_path: Path) -> None:
+    leader, other = process(tmp_path / "jobs.sqlite3"), process(tmp_path / "jobs.sqlite3")
+    tasks = [f"t{n}" for n in range(5)]
+    async with running(leader, other):
+        with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+            for task_id in ["mine", *tasks]:
+                mock.get(f"/tasks/{task_id}").mock(return_value=task_reply(task_id, "SUCCEEDED"))
+            mock.get("/tasks").mock(return_value=listing([]))
+            assert (await leader[0].read("mine")).status == "SUCCEEDED"  # it leads from here on
+            never_polls(other[0])
+            snapshots = {}
+
+            async def follow(task_id: str) -> None:
+                snapshots[task_id] = await other[0].wait(task_id, timeout=10, model="wanx-v1")
+
+            async with anyio.create_task_group() as group:
+                for task_id in tasks:
+                    group.start_soon(follow, task_id)
+            queries = [call.request.url.path for call in mock.calls]
+        assert {t: s.status for t, s in snapshots.items()} == dict.fromkeys(tasks, "SUCCEEDED")
+        assert snapshots["t3"].output["results"] == [{"url": "https://oss.test/t3.png"}], "the full result"
+        assert sorted(path for path in queries if path != "/api/v1/tasks") == sorted(
+            f"/api/v1/tasks/{task_id}" for task_id in ["mine", *tasks]
+        ), "each task read once, by the leader"
+        assert await other[1].answers(tasks) == {}, "asks forgotten once their followers are done"
+
+
+@pytest.mark.usefixtures("quick_asks")
+async def test_with_nobody_leading_a_process_leads_and_steps_down_when_idle(tmp_path: Path) -> None:
+    alone = process(tmp_path / "jobs.sqlite3")
+    async with running(alone):
+        with respx.mock(base_url=BASE) as mock:
+            get = mock.get("/tasks/t1").mock(return_value=task_reply("t1", "RUNNING"))
+            assert (await alone[0].read("t1")).status == "RUNNING" and get.call_count == 1
+        onlooker = SQLiteJobStore(tmp_path / "jobs.sqlite3")
+        try:
+            assert await onlooker.led_elsewhere("poller:acct")
+            await anyio.sleep(0.5)
+            assert not await onlooker.led_elsewhere("poller:acct"), "an idle leader steps down"
+        finally:
+            onlooker.close()
+
+
+@pytest.mark.usefixtures("quick_asks")
+async def test_asks_left_by_a_dead_leader_are_answered_once_its_lease_lapses(tmp_path: Path) -> None:
+    dead = SQLiteJobStore(tmp_path / "jobs.sqlite3", lease_seconds=0.3)
+    assert await dead.lead("poller:acct")  # then its process was killed: the lead is never kept or given up
+    dead.close()
+    other = process(tmp_path / "jobs.sqlite3", lease_seconds=0.3)
+    async with running(other):
+        with respx.mock(base_url=BASE) as mock:
+            get = mock.get("/tasks/t1").mock(return_value=task_reply("t1", "SUCCEEDED"))
+            started = time.monotonic()
+            snapshot = await other[0].read("t1")
+        assert snapshot.status == "SUCCEEDED" and get.call_count == 1
+        assert time.monotonic() - started >= 0.2, "waited for the lease to lapse"
+
+
+@pytest.mark.usefixtures("quick_asks")
+async def test_a_task_the_leader_could_not_read_is_read_by_its_asker(tmp_path: Path) -> None:
+    leader, other = process(tmp_path / "jobs.sqlite3"), process(tmp_path / "jobs.sqlite3")
+    async with running(leader, other):
+        with respx.mock(base_url=BASE) as mock:
+            mock.get("/tasks/mine").mock(return_value=task_reply("mine", "RUNNING"))
+            await leader[0].read("mine")
+            get = mock.get("/tasks/t1").mock(
+                side_effect=[httpx.Response(500, json={"code": "InternalError"}), task_reply("t1", "RUNNING")]
+            )
+            snapshot = await other[0].read("t1")
+        assert snapshot.status == "RUNNING" and get.call_count == 2, "the leader's failed GET, then the asker's own"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -283,6 +284,11 @@ class Settings(BaseModel):
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+    def account(self) -> str:
+        """Who DashScope's limits count against: the key (as a digest, never the key) on its service. Processes
+        sharing a job store share their pacing and their poller per account."""
+        return hashlib.sha256(f"{self.api_key_value()}|{self.resolved_base_url}".encode()).hexdigest()[:16]
 
     def region_hint(self) -> str:
         """Where this server sends requests, and the other regions a key may belong to (for a 401)."""

@@ -64,6 +64,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (fingerprint, replaces)
         )""",
     ),
+    # 4: duties one process at a time does for all (polling an account's tasks), and the polls asked of it
+    (
+        """CREATE TABLE IF NOT EXISTS duties (
+            duty   TEXT PRIMARY KEY,
+            owner  TEXT NOT NULL,
+            until  DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS polls (
+            task_id        TEXT PRIMARY KEY,
+            scope          TEXT NOT NULL,
+            asked          INTEGER NOT NULL,
+            answered       INTEGER NOT NULL,
+            asked_at       DOUBLE PRECISION NOT NULL,
+            snapshot_json  TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS polls_scope ON polls (scope)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

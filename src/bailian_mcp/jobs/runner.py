@@ -38,6 +38,7 @@ from bailian_mcp.jobs import admin, messages
 from bailian_mcp.jobs.exchanges import Exchanges
 from bailian_mcp.jobs.outputs import OutputFolder
 from bailian_mcp.jobs.parts import NOT_SENT, combine
+from bailian_mcp.jobs.polls import StorePolls
 from bailian_mcp.jobs.results import ErrorInfo, JobResult, numbers
 from bailian_mcp.jobs.status import IN_FLIGHT, NOTHING_MADE, job_status
 from bailian_mcp.jobs.store import LOST, Job, JobStore
@@ -77,7 +78,8 @@ class Runner:
         self.settings = settings
         self.client = client
         self.store = store
-        self.watcher = TaskWatcher(client)  # one poller for the tasks this process follows
+        # one poller for the tasks this process follows; and, leading, for those of every process of the account
+        self.watcher = TaskWatcher(client, shared=StorePolls(store, settings.account()))
         background.start_soon(self.watcher.run)
         self.outputs = OutputFolder(
             settings.output_dir, result_mode=settings.result_mode, max_bytes=settings.download_max_bytes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -71,7 +70,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await client.aclose()
         raise
     try:
-        client.limiter.share(_booking(store), _account(settings))
+        client.limiter.share(_booking(store), settings.account())
         await store.mark_lost_submissions(sent_before=time.time() - admin.REPLY_WINDOW)
         await learn_durations(store, client)
         async with anyio.create_task_group() as background:
@@ -83,11 +82,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     finally:
         await client.aclose()
         await store.aclose()
-
-
-def _account(settings: Settings) -> str:
-    """Who DashScope's limits count against: the key (as a digest, never the key) on its service."""
-    return hashlib.sha256(f"{settings.api_key_value()}|{settings.resolved_base_url}".encode()).hexdigest()[:16]
 
 
 def _booking(store: JobStore) -> Booking:

@@ -447,6 +447,75 @@ class JobStore(ABC):
         )
         return float(rows[0]["next_free"]) - interval
 
+    # ------------------------------------------------------------------ duties and the polls asked of them
+
+    async def lead(self, duty: str) -> bool:
+        """Take the duty (one process at a time does it for all), or keep it for `lease_seconds` more, unless
+        another process has it: whether this process has it now."""
+        now = time.time()
+        changed = await self._write(
+            "INSERT INTO duties (duty, owner, until) VALUES (?, ?, ?) ON CONFLICT (duty) DO UPDATE SET"
+            " owner = excluded.owner, until = excluded.until WHERE duties.owner = ? OR duties.until < ?",
+            (duty, self.owner, now + self.lease_seconds, self.owner, now),
+        )
+        return changed == 1
+
+    async def led_elsewhere(self, duty: str) -> bool:
+        """Whether another process has the duty (its lease standing)."""
+        rows = await self._query(
+            "SELECT 1 FROM duties WHERE duty = ? AND owner <> ? AND until >= ?", (duty, self.owner, time.time())
+        )
+        return bool(rows)
+
+    async def step_down(self, duty: str) -> None:
+        await self._write("DELETE FROM duties WHERE duty = ? AND owner = ?", (duty, self.owner))
+
+    async def ask(self, scope: str, task_ids: Sequence[str]) -> dict[str, int]:
+        """Ask whoever polls for `scope` for the tasks' status: each ask's number, which the answer will carry."""
+        if not task_ids:
+            return {}
+        values = ", ".join("(?, ?, 1, 0, ?)" for _ in task_ids)
+        now = time.time()
+        rows = await self._query(
+            f"INSERT INTO polls (task_id, scope, asked, answered, asked_at) VALUES {values} ON CONFLICT (task_id)"
+            " DO UPDATE SET asked = polls.asked + 1, asked_at = excluded.asked_at RETURNING task_id, asked",
+            tuple(arg for task_id in task_ids for arg in (task_id, scope, now)),
+        )
+        return {row["task_id"]: int(row["asked"]) for row in rows}
+
+    async def open_asks(self, scope: str) -> dict[str, int]:
+        """The asks for `scope` not answered yet: task id -> the number of its latest ask."""
+        rows = await self._query("SELECT task_id, asked FROM polls WHERE scope = ? AND asked > answered", (scope,))
+        return {row["task_id"]: int(row["asked"]) for row in rows}
+
+    async def answer(self, answers: Mapping[str, tuple[int, str | None]]) -> None:
+        """Answer asks: task id -> (the number of the ask answered, the status as JSON, or None: not read)."""
+        await self._transaction(
+            [
+                (
+                    "UPDATE polls SET answered = ?, snapshot_json = ? WHERE task_id = ? AND answered < ?",
+                    (number, snapshot, task_id, number),
+                )
+                for task_id, (number, snapshot) in answers.items()
+            ]
+        )
+
+    async def answers(self, task_ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """The latest answers about the tasks: task id -> (the number of the ask answered, the status as JSON)."""
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" for _ in task_ids)
+        rows = await self._query(
+            f"SELECT task_id, answered, snapshot_json FROM polls WHERE task_id IN ({marks})", tuple(task_ids)
+        )
+        return {row["task_id"]: (int(row["answered"]), row["snapshot_json"]) for row in rows}
+
+    async def forget_asks(self, task_ids: Sequence[str], *, asked_before: float = 0.0) -> None:
+        """Remove the asks about the tasks (nobody follows them any more), and those last made before
+        `asked_before` (their askers are gone)."""
+        marks = ", ".join("?" for _ in task_ids) or "NULL"
+        await self._write(f"DELETE FROM polls WHERE task_id IN ({marks}) OR asked_at < ?", (*task_ids, asked_before))
+
     # ------------------------------------------------------------------ the upload cache
 
     async def find_upload(self, sha256: str, model: str, *, valid_after: float) -> str | None:
