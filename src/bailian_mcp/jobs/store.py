@@ -6,7 +6,8 @@ data folder) and `PostgresJobStore` (``BAILIAN_DATABASE_URL``, for many machines
 Many processes may share a store. A job being worked on (sent, followed, its files saved) is *held* by the process
 doing it: `owner` names the process and `lease_until` says until when the hold stands; a heartbeat renews it
 (`renew_leases`), so a process that dies loses its holds within `lease_seconds`, and others take its jobs over.
-The API key is never written here.
+A *duty* (polling an account's tasks) is led by one process at a time, on a lease of the same length; the polls
+other processes ask of it, and its answers, are rows of `polls` (`jobs.polls`). The API key is never written here.
 """
 
 from __future__ import annotations
