@@ -132,6 +132,7 @@ class TaskWatcher:
         self._skip_lists = 0
         self._leading = False
         self._led_at = -math.inf  # when the lead was last taken or kept (monotonic)
+        self._refused_at = -math.inf  # when the lead was last found another's
         self._busy_at = 0.0  # when the leader last had something to answer (monotonic)
         self._answering: set[str] = set()  # other processes' asks this leader is answering now
         self._others_seen: dict[str, float] = {}  # tasks other processes asked about lately: when (monotonic)
@@ -233,12 +234,16 @@ class TaskWatcher:
                 self._answering -= others.keys()
 
     async def _lead(self) -> bool:
-        """Whether this process leads, taking or keeping the lead (written again a third of the way into a lease)."""
+        """Whether this process leads, taking or keeping the lead (written again a third of the way into a lease;
+        found another's, tried again a third of a lease later, or as soon as `_collect` finds nobody leading)."""
         assert self.shared is not None
         now = time.monotonic()
         if self._leading and now - self._led_at < self.shared.lease_seconds / 3:
             return True
+        if not self._leading and now - self._refused_at < self.shared.lease_seconds / 3:
+            return False  # another process led a moment ago (`_collect` sees it if it stops)
         leading = await self.shared.lead()
+        self._refused_at = -math.inf if leading else now
         if leading:
             self._led_at = now
             if not self._leading:
@@ -305,6 +310,7 @@ class TaskWatcher:
             if not self._handed:
                 continue
             if not await self.shared.led_elsewhere():  # nobody leads: this process takes the lead, if still free
+                self._refused_at = -math.inf
                 for task_id in list(self._handed):
                     windows.start_soon(self._settle, self._handed.pop(task_id).asks)
                 continue
