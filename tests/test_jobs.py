@@ -459,17 +459,19 @@ async def test_a_batch_task_is_claimed_once_and_a_dead_workers_claim_lapses(stor
 
 
 async def test_a_duty_is_led_by_one_process_until_it_steps_down_or_its_lease_lapses(store_at: StoreLocation) -> None:
-    first, second = await store_at.open(lease_seconds=0.3), await store_at.open(lease_seconds=0.3)
+    first, second = await store_at.open(), await store_at.open()
     try:
-        assert await first.lead("poller:acct") and await first.lead("poller:acct"), "taken, then kept"
-        assert not await second.lead("poller:acct") and await second.led_elsewhere("poller:acct")
+        assert await first.lead("poller:acct", seconds=0.3) and await first.lead("poller:acct", seconds=0.3), (
+            "taken, then kept"
+        )
+        assert not await second.lead("poller:acct", seconds=0.3) and await second.led_elsewhere("poller:acct")
         assert not await first.led_elsewhere("poller:acct")
-        assert await second.lead("poller:other"), "each duty has its own leader"
+        assert await second.lead("poller:other", seconds=0.3), "each duty has its own leader"
         await first.step_down("poller:acct")
-        assert await second.lead("poller:acct"), "free once its leader steps down"
+        assert await second.lead("poller:acct", seconds=0.3), "free once its leader steps down"
         await anyio.sleep(0.35)
         assert not await first.led_elsewhere("poller:acct"), "a lease not kept lapses"
-        assert await first.lead("poller:acct")
+        assert await first.lead("poller:acct", seconds=0.3)
     finally:
         await first.aclose()
         await second.aclose()

@@ -267,7 +267,9 @@ async def test_with_nobody_leading_a_process_leads_and_steps_down_when_idle(tmp_
 @pytest.mark.usefixtures("quick_asks")
 async def test_asks_left_by_a_dead_leader_are_answered_once_its_lease_lapses(tmp_path: Path) -> None:
     dead = SQLiteJobStore(tmp_path / "jobs.sqlite3", lease_seconds=0.3)
-    assert await dead.lead("poller:acct")  # then its process was killed: the lead is never kept or given up
+    assert await dead.lead(
+        "poller:acct", seconds=0.3
+    )  # then its process was killed: the lead is never kept or given up
     dead.close()
     other = process(tmp_path / "jobs.sqlite3", lease_seconds=0.3)
     async with running(other):

@@ -117,6 +117,7 @@ async def test_a_killed_server_loses_no_job_and_pays_nothing_twice(
         "BAILIAN_DATA_DIR": str(tmp_path / "data"),
         "DASHSCOPE_API_KEY": "sk-test",
         "DASHSCOPE_BASE_URL": emulator.base_url,
+        "BAILIAN_LEASE_SECONDS": "2",  # the killed server's leases (its holds, its lead of the poller) lapse soon
     }
     unique_args = ["--output-dir", str(tmp_path / "out")]  # tells this test's server process from any other
     async with Client(StdioServerParameters(command=ENTRY_POINT, args=unique_args, env=env)) as client:

@@ -16,6 +16,9 @@ from bailian_mcp.dashscope.client import TaskSnapshot
 from bailian_mcp.jobs.store import JobStore, JobStoreWriteError
 
 logger = logging.getLogger(__name__)
+POLLER_LEASE_SECONDS = 5.0
+"""How long the lead stands unless kept: a leader killed leaves the others' polls unanswered this long at most
+(shorter still with a shorter BAILIAN_LEASE_SECONDS). Kept by a write every third of it, while there is polling."""
 STALE_ASK_SECONDS = 3600.0
 """Asks not renewed for this long are dropped when a poller steps down (their askers are gone)."""
 
@@ -40,11 +43,11 @@ class StorePolls:
         self.store = store
         self.scope = account
         self.duty = f"poller:{account}"
-        self.lease_seconds = store.lease_seconds
+        self.lease_seconds = min(store.lease_seconds, POLLER_LEASE_SECONDS)
 
     async def lead(self) -> bool:
         try:
-            return await self.store.lead(self.duty)
+            return await self.store.lead(self.duty, seconds=self.lease_seconds)
         except JobStoreWriteError as exc:
             logger.warning("Polling alone: the job store cannot share the poller (%s)", exc)
             return True

@@ -6,7 +6,7 @@ data folder) and `PostgresJobStore` (``BAILIAN_DATABASE_URL``, for many machines
 Many processes may share a store. A job being worked on (sent, followed, its files saved) is *held* by the process
 doing it: `owner` names the process and `lease_until` says until when the hold stands; a heartbeat renews it
 (`renew_leases`), so a process that dies loses its holds within `lease_seconds`, and others take its jobs over.
-A *duty* (polling an account's tasks) is led by one process at a time, on a lease of the same length; the polls
+A *duty* (polling an account's tasks) is led by one process at a time, on a lease of its own; the polls
 other processes ask of it, and its answers, are rows of `polls` (`jobs.polls`). The API key is never written here.
 """
 
@@ -450,14 +450,14 @@ class JobStore(ABC):
 
     # ------------------------------------------------------------------ duties and the polls asked of them
 
-    async def lead(self, duty: str) -> bool:
-        """Take the duty (one process at a time does it for all), or keep it for `lease_seconds` more, unless
-        another process has it: whether this process has it now."""
+    async def lead(self, duty: str, *, seconds: float) -> bool:
+        """Take the duty (one process at a time does it for all), or keep it for `seconds` more, unless another
+        process has it: whether this process has it now."""
         now = time.time()
         changed = await self._write(
             "INSERT INTO duties (duty, owner, until) VALUES (?, ?, ?) ON CONFLICT (duty) DO UPDATE SET"
             " owner = excluded.owner, until = excluded.until WHERE duties.owner = ? OR duties.until < ?",
-            (duty, self.owner, now + self.lease_seconds, self.owner, now),
+            (duty, self.owner, now + seconds, self.owner, now),
         )
         return changed == 1
 
