@@ -20,7 +20,7 @@ from bailian_mcp.capabilities.text_to_image import TEXT_TO_IMAGE, TextToImagePar
 from bailian_mcp.config import Settings
 from bailian_mcp.jobs import migrations, store_sqlite
 from bailian_mcp.jobs.status import JOB_FINAL, TASK_FINAL
-from bailian_mcp.jobs.store import JobStore, JobStoreUnavailableError
+from bailian_mcp.jobs.store import Budget, JobStore, JobStoreUnavailableError, OverBudgetError, Spending
 from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 from tests.support.services import quick_services
 from tests.support.stores import StoreLocation
@@ -498,3 +498,48 @@ async def test_asks_are_numbered_answered_once_and_forgotten(store_at: StoreLoca
     finally:
         await asker.aclose()
         await leader.aclose()
+
+
+async def test_a_budget_records_jobs_while_their_quotes_fit_and_counts_what_they_cost(store: JobStore) -> None:
+    budget = Budget(limit_cny=10.0, since=time.time() - 1)
+    first = await new_job(store, quoted_cny=3.0, budget=budget)
+    second = await new_job(store, quoted_cny=6.0, budget=budget)
+    assert await store.spending(since=budget.since) == Spending(budget.since, 9.0, 9.0)
+    with pytest.raises(OverBudgetError, match=r"quoted 2 CNY, and 9 CNY of today's budget of 10 CNY") as refused:
+        await new_job(store, quoted_cny=2.0, budget=budget)
+    assert "BAILIAN_BUDGET_CNY" in str(refused.value) and len(await store.list()) == 2, "nothing recorded"
+    await store.save_result(first, "SUCCEEDED", {"cost": {"amount": 1.5, "currency": "CNY", "basis": "1 image"}})
+    await store.set_status(second, "FAILED")  # a failed task is not charged
+    assert await store.spending(since=budget.since) == Spending(budget.since, 1.5, 0.0)
+    parent = await new_job(store, quoted_cny=3.0, budget=budget, status="RUNNING")
+    await new_job(store, parent_id=parent, part=0, quoted_cny=3.0)  # a part counts in its parent's quote
+    assert (await store.spending(since=budget.since)).spent_cny == 4.5
+    await new_job(store, quoted_cny=5.0, budget=budget)
+    unpriced = await new_job(store, budget=budget, status="RUNNING")  # 9.5 of 10 spent: not used up yet
+    await store.save_result(unpriced, "SUCCEEDED", {"cost": {"amount": 0.5, "currency": "CNY", "basis": "tokens"}})
+    with pytest.raises(OverBudgetError, match="its price is not known before it is sent"):
+        await new_job(store, budget=budget)
+    assert (await store.spending(since=budget.since)).spent_cny == 10.0
+    assert (await store.spending(since=time.time() + 1)).spent_cny == 0, "only the jobs of the day count"
+
+
+async def test_a_budget_holds_however_many_processes_record_jobs_at_once(store_at: StoreLocation) -> None:
+    stores = [await store_at.open(), await store_at.open()]
+    budget = Budget(limit_cny=5.0, since=time.time() - 1)
+    recorded, refused = [], []
+
+    async def record(i: int) -> None:
+        try:
+            recorded.append(await new_job(stores[i % 2], quoted_cny=1.0, budget=budget))
+        except OverBudgetError:
+            refused.append(i)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for i in range(12):
+                group.start_soon(record, i)
+        assert len(recorded) == 5 and len(refused) == 7
+        assert (await stores[0].spending(since=budget.since)).spent_cny == 5.0
+    finally:
+        for one in stores:
+            await one.aclose()

@@ -165,6 +165,20 @@ class Settings(BaseModel):
         validation_alias="BAILIAN_RESULT_MODE",
         description="local: save files, link them as resources; url: no download, link DashScope's URLs; both.",
     )
+    budget_cny: float | None = Field(
+        None,
+        gt=0,
+        validation_alias="BAILIAN_BUDGET_CNY",
+        description="Spending cap per day (UTC) in CNY, for every process on the job store: a call whose quoted price "
+        "would cross it is refused before it is sent.",
+    )
+    confirm_above_cny: float | None = Field(
+        None,
+        ge=0,
+        validation_alias="BAILIAN_CONFIRM_ABOVE_CNY",
+        description="A call quoted above this (CNY) is sent only once the user confirms it (asked through the client "
+        "when it can ask, else `confirm: true` in the call).",
+    )
     result_max_chars: int = Field(
         60_000,
         ge=2_000,

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 NOTHING_SENT = "Nothing was sent to DashScope."
 
-NextStep = Literal["resume", "list_tasks", "list_models"]
+NextStep = Literal["resume", "list_tasks", "list_models", "confirm"]
 """What the caller can do next, as data; each face words it (`get_task` for an agent, `bailian-mcp task get` in a
 shell): resume = wait for (or collect) the job again; list_tasks = look at the task list, where DashScope's own
 tasks are merged in; list_models = look at the model catalogue."""

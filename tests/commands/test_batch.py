@@ -231,7 +231,10 @@ def test_dry_run_sends_nothing_and_tells_what_would_happen(
 ) -> None:
     tasks = write(env / "tasks.json", {"image_tasks": [{"prompt": "a cat"}], "text_tasks": [{"prompt": "hi"}]})
     assert cli("batch", str(tasks), "--dry-run") == 0
-    assert capsys.readouterr().out.count("would submit") == 2 and emulator.state.requests == []
+    planned = capsys.readouterr().out
+    assert planned.count("would submit") == 2 and emulator.state.requests == []
+    assert "would submit, 0.14 CNY" in planned and "would submit, price known once done" in planned
+    assert "Would cost 0.14 CNY (1 priced tasks; 1 more priced only once done)." in planned
     assert cli("batch", str(tasks)) == 0
     capsys.readouterr()
     assert cli("batch", str(tasks), "--dry-run") == 0
@@ -362,3 +365,17 @@ def test_a_large_batch_keeps_to_the_rate_and_concurrency_limits(
     # Submissions per second: never more than the model's rate in any one-second window.
     times = [r["time"] for r in submissions]
     assert all(sum(1 for t in times if start <= t < start + 1.0) <= 2 for start in times)
+
+
+def test_a_command_prices_a_dry_run_and_sends_a_costly_call_only_when_confirmed(
+    env: Path, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = ["text2video", "--prompt", "a cat", "--model", "wan2.5-t2v-preview", "--duration", "10", "--wait", "0"]
+    assert cli(*video, "--dry-run", "--json") == 0
+    priced = json.loads(capsys.readouterr().out)
+    assert priced["status"] == "DRY_RUN" and priced["cost"]["amount"] == 10.0 and emulator.state.requests == []
+    monkeypatch.setenv("BAILIAN_CONFIRM_ABOVE_CNY", "5")
+    assert cli(*video) == 2
+    assert "run the command again with --confirm" in capsys.readouterr().err and posts(emulator) == []
+    assert cli(*video, "--confirm") == 4  # sent, still running
+    assert len(posts(emulator)) == 1

@@ -21,7 +21,7 @@ from bailian_mcp.batch.file import BatchTask
 from bailian_mcp.batch.report import Outcome, TaskReport, initial_report, report_from_result
 from bailian_mcp.dashscope.errors import DashScopeConnectionError, DashScopeError
 from bailian_mcp.errors import BailianError, ConfigurationError, InputError
-from bailian_mcp.jobs.results import ErrorInfo, JobResult
+from bailian_mcp.jobs.results import Cost, ErrorInfo, JobResult, sum_costs
 from bailian_mcp.jobs.runner import STORE_WATCH_SECONDS, ProgressCallback
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.status import may_send_again
@@ -57,6 +57,7 @@ class BatchRun:
     concurrency: int = 4
     wait_seconds: float = 1800.0
     retry_failed: bool = False
+    confirmed: bool = False  # the user agreed to the cost of tasks quoted above BAILIAN_CONFIRM_ABOVE_CNY
     reports: list[TaskReport] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -116,6 +117,7 @@ class BatchRun:
                 wait_seconds=self.wait_seconds,
                 progress=self.display.callback(task.index),
                 fingerprint=task.fingerprint,
+                confirmed=self.confirmed,
             )
         except BailianError as exc:
             await self._refused(task, exc)
@@ -196,21 +198,37 @@ class BatchRun:
 
 
 async def plan(services: Services, tasks: Sequence[BatchTask], *, retry_failed: bool) -> list[str]:
-    """What running the batch would do with each task (for --dry-run); sends nothing."""
+    """What running the batch would do with each task, and what the tasks to send would cost (for --dry-run);
+    sends nothing."""
     lines = []
+    costs: list[Cost] = []
+    unpriced = 0
     for task in tasks:
         if task.error is not None:
             lines.append(f"{task.label}: invalid — {task.error.message}")
             continue
-        assert task.fingerprint is not None
+        assert task.fingerprint is not None and task.capability is not None
         job = await services.store.find_by_fingerprint(task.fingerprint)
+        sending = job is None or may_send_again(job.status, retry_failed=retry_failed)
+        price = ""
+        if sending:
+            priced = await services.runner.run(task.capability, task.params, wait_seconds=0, dry_run=True)
+            if priced.cost is not None:
+                costs.append(priced.cost)
+                price = f", {priced.cost.amount:g} {priced.cost.currency}"
+            else:
+                price = ", price known once done"
+                unpriced += 1
         if job is None:
-            action = "would submit"
-        elif may_send_again(job.status, retry_failed=retry_failed):
-            action = f"would submit again (earlier job {job.job_id} is {job.status})"
+            action = f"would submit{price}"
+        elif sending:
+            action = f"would submit again{price} (earlier job {job.job_id} is {job.status})"
         elif job.result is not None or job.final:
             action = f"would reuse job {job.job_id} ({job.status})"
         else:
             action = f"would resume job {job.job_id} ({job.status})"
         lines.append(f"{task.label}: {action}")
+    for total in sum_costs(costs, of="tasks"):
+        unknown = f"; {unpriced} more priced only once done" if unpriced else ""
+        lines.append(f"Would cost {total.amount:g} {total.currency} ({total.basis}{unknown}).")
     return lines

@@ -90,6 +90,10 @@ class Request:
     A request with `parts` is one job made of several DashScope tasks, one per part (several files for a model
     that takes one per task): each part is recorded just before it is sent, and the parts' outputs, in order,
     are the job's. A part's `source` names the input it stands for (its outputs' `source`).
+
+    `usage` is what DashScope will bill for it, in the words of its `usage` (`image_count`, `duration` …), as far
+    as it is known before sending; None where it is not (tokens, seconds of audio). The model's price turns it
+    into the job's quote (`jobs.quotes`).
     """
 
     model: ModelSpec
@@ -100,6 +104,7 @@ class Request:
     exchange: Exchange | None = None
     parts: tuple[Request, ...] = ()
     source: str | None = None
+    usage: Mapping[str, Any] | None = None
 
     def with_body(self, body: dict[str, Any], headers: Mapping[str, str]) -> Request:
         """The same request with another body and headers (its local files uploaded)."""

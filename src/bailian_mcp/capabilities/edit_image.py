@@ -150,17 +150,20 @@ def build(params: EditImageParams, context: BuildContext) -> Request:
         )
         if value is not None
     }
+    usage = {"image_count": params.n if model.n_max > 1 else 1}
     if model.endpoint == IMAGE2IMAGE:
         body_input: dict[str, Any] = {"prompt": prompt, "images": images}
         if negative:
             body_input["negative_prompt"] = negative
         body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
-        return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+        return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), usage=usage)
     if negative:
         parameters["negative_prompt"] = negative
     body = messages_body(model, context, prompt, images, parameters, text_first=model.text_first)
     exchange = None if model.endpoint.asynchronous else execute
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
+    return Request(
+        model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange, usage=usage
+    )
 
 
 async def execute(context: ExchangeContext, request: Request) -> Outcome:

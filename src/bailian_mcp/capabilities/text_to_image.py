@@ -94,15 +94,18 @@ def build(params: TextToImageParams, context: BuildContext) -> Request:
             "n", params.n, f"{model.name} makes at most {model.n_max} image per call; use {several} for up to {most}"
         )
     size = normalize_size(model, params.size)
+    usage = {"image_count": params.n}
     if model.endpoint == TEXT2IMAGE:
         body, warnings = prompted_body(params, model, context, what="the picture", size=size, n=params.n)
-        return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+        return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), usage=usage)
     text, warnings = prompt_text(params, model, what="the picture")
     negative = params.negative_prompt.strip() or None
     parameters = generation_parameters(params, size=size, n=params.n, negative_prompt=negative)
     body = messages_body(model, context, text, [], parameters, text_first=True)
     exchange = None if model.endpoint.asynchronous else execute
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
+    return Request(
+        model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange, usage=usage
+    )
 
 
 async def execute(context: ExchangeContext, request: Request) -> Outcome:

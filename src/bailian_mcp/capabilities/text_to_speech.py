@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from contextlib import aclosing
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -175,7 +176,9 @@ def build(params: TextToSpeechParams, context: BuildContext) -> Request:
         "pitch": params.pitch,
     }
     body = {"model": model.wire_name(context.region), "input": {"text": params.text}, "parameters": parameters}
-    return Request(model=model, path=WEBSOCKET_PATH, body=body, exchange=execute)
+    return Request(
+        model=model, path=WEBSOCKET_PATH, body=body, exchange=execute, usage={"characters": len(params.text)}
+    )
 
 
 def _speaks_in_pieces(model: SpeechModel, audio_format: str) -> bool:
@@ -237,7 +240,18 @@ def _voiced_request(model: SpeechModel, params: TextToSpeechParams, context: Bui
     exchange: Exchange = stream_synthesis if streamed else fetch_synthesis
     if split_at is not None:
         exchange = in_pieces(fetch_synthesis, split_at)
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange)
+    usage = {"characters": billed_characters(params.text)}
+    return Request(
+        model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), exchange=exchange, usage=usage
+    )
+
+
+IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def billed_characters(text: str) -> int:
+    """The characters CosyVoice and Qwen-TTS bill for a text: a Chinese character counts 2, any other 1."""
+    return len(text) + len(IDEOGRAPH.findall(text))
 
 
 async def fetch_synthesis(ctx: ExchangeContext, request: Request) -> Outcome:

@@ -8,7 +8,7 @@ refused before anything is sent, naming the models that take it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -250,7 +250,21 @@ def video_request(
         "input": {name: value for name, value in body_input.items() if value is not None},
         "parameters": {name: value for name, value in parameters.items() if value is not None},
     }
-    return Request(model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings))
+    return Request(
+        model=model, path=model.endpoint.path, body=body, warnings=tuple(warnings), usage=_billed(parameters)
+    )
+
+
+def _billed(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """What a video task is billed by, in its usage's words: the seconds (`duration`; `video_duration` on the older
+    models), and the tier (`SR`) or the size."""
+    usage: dict[str, Any] = {"duration": parameters["duration"], "video_duration": parameters["duration"]}
+    tier = parameters.get("resolution")
+    if isinstance(tier, str) and tier[:-1].isdigit():
+        usage["SR"] = int(tier[:-1])
+    if parameters.get("size"):
+        usage["size"] = parameters["size"]
+    return usage
 
 
 def parse_video(snapshot: TaskSnapshot) -> list[OutputFile]:

@@ -172,7 +172,7 @@ def build(params: WanxEditImageParams, context: BuildContext) -> Request:
         if (value := getattr(params, name)) is not None:
             parameters[name] = value
     body = {"model": model.wire_name(context.region), "input": body_input, "parameters": parameters}
-    return Request(model=model, path=PATH, body=body)
+    return Request(model=model, path=PATH, body=body, usage={"image_count": params.n})
 
 
 WANX_EDIT_IMAGE = Capability(

@@ -82,6 +82,10 @@ def _wait_option(parser: argparse.ArgumentParser, default: float, what: str) -> 
     )
 
 
+def _confirm_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--confirm", action="store_true", help="send calls quoted above BAILIAN_CONFIRM_ABOVE_CNY")
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 86400:
@@ -120,6 +124,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             f"{capability.description}\n\n{SHELL_WORDS.waiting}\n\n{note}",
         )
         _wait_option(parser, DEFAULT_WAIT, "seconds to wait for the result before handing back the job's handle")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and price it, and show what would be sent; send nothing"
+        )
+        _confirm_option(parser)
         group = parser.add_argument_group(f"parameters (the {capability.name} tool's)")
         options = add_model_options(group, capability.params_model)
         parser.set_defaults(bailian_handler=functools.partial(handlers.generate, capability, options))
@@ -184,7 +192,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "its own limit",
     )
     _wait_option(batch, BATCH_WAIT, "seconds to follow each task before leaving it running for a later run")
-    batch.add_argument("--dry-run", action="store_true", help="check the tasks and show what would run; send nothing")
+    batch.add_argument(
+        "--dry-run", action="store_true", help="check and price the tasks, and show what would run; send nothing"
+    )
+    _confirm_option(batch)
     batch.add_argument(
         "--retry-failed",
         action="store_true",

@@ -43,15 +43,25 @@ async def generate(capability: Capability, options: list[FieldOption], args: arg
     """Run one job of `capability` with the options given (relative paths of input files made absolute)."""
     raw = absolute_paths(collect(args, options), capability.params_model, Path.cwd())
     params = parse_params(capability.params_model, raw)
-    return await out.with_services(functools.partial(_run_job, capability, params, args.wait, out))
+    return await out.with_services(functools.partial(_run_job, capability, params, args, out))
 
 
-async def _run_job(capability: Capability, params: Any, wait: float, out: Output, services: Services) -> int:
+async def _run_job(
+    capability: Capability, params: Any, args: argparse.Namespace, out: Output, services: Services
+) -> int:
     from bailian_mcp.cli.progress import JobDisplay, TextStream
 
     with JobDisplay(f"{capability.name} · {params.model}") as display:
         stream = TextStream(display, enabled=not out.json)  # a text answer appears as it is generated
-        result = await services.runner.run(capability, params, wait_seconds=wait, progress=display, on_text=stream)
+        result = await services.runner.run(
+            capability,
+            params,
+            wait_seconds=args.wait,
+            progress=display,
+            on_text=stream,
+            dry_run=args.dry_run,
+            confirmed=args.confirm,
+        )
     stream.close()
     return report_result(result, out, text_shown=stream.shown)
 
@@ -91,7 +101,9 @@ async def task_list(options: list[FieldOption], args: argparse.Namespace, out: O
     params = parse_params(ListTasksParams, collect(args, options))
 
     async def run(services: Services) -> int:
-        listing = await admin.list_jobs(services.store, services.client, **params.model_dump())
+        listing = await admin.list_jobs(
+            services.store, services.client, budget_cny=services.settings.budget_cny, **params.model_dump()
+        )
         listing = SHELL_WORDS.listing(listing)
         if out.json:
             print(listing.model_dump_json(indent=2))
@@ -163,6 +175,7 @@ async def _run_batch(
         concurrency=args.concurrency,
         wait_seconds=args.wait,
         retry_failed=args.retry_failed,
+        confirmed=args.confirm,
     )
     started = time.time()
     interrupted = True

@@ -22,7 +22,7 @@ from bailian_mcp.exit_codes import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_SERVI
 from bailian_mcp.jobs.results import JobResult, TaskList
 from bailian_mcp.jobs.services import Services, open_services
 from bailian_mcp.jobs.submission import SubmitUncertainError
-from bailian_mcp.jobs.summary import summary
+from bailian_mcp.jobs.summary import spending_line, summary
 from bailian_mcp.media import DownloadError
 
 if TYPE_CHECKING:
@@ -89,7 +89,10 @@ def exit_code_for_error(exc: BaseException) -> int:
 
 
 def exit_code_for(result: JobResult) -> int:
-    """0 made it all; 4 made part of it, or still running; 3 nothing made (failed, cancelled, expired, refused)."""
+    """0 made it all (or a dry run); 4 made part of it, or still running; 3 nothing made (failed, cancelled,
+    expired, refused)."""
+    if result.status == "DRY_RUN":
+        return EXIT_OK
     if not result.done:
         return EXIT_PARTIAL
     if result.status == "SUCCEEDED":
@@ -164,6 +167,8 @@ def print_task_table(listing: TaskList) -> None:
     console.print(f"Total: {len(listing.jobs)} job(s)" + (f" ({counts})" if counts else "") + ".", markup=False)
     for total in listing.total_cost:
         console.print(f"Total cost: {total.amount:g} {total.currency} ({total.basis}).", markup=False)
+    if listing.today is not None:
+        console.print(spending_line(listing.today), markup=False)
     if listing.message:
         console.print(listing.message, markup=False)
 

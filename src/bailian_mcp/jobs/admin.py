@@ -14,7 +14,17 @@ from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import DashScopeClient
 from bailian_mcp.dashscope.protocol import SERVICE_TZ
 from bailian_mcp.errors import BailianError, InputError
-from bailian_mcp.jobs.results import Cost, ErrorInfo, JobResult, JobSummary, TaskList, iso_utc, sum_costs
+from bailian_mcp.jobs.quotes import day_start
+from bailian_mcp.jobs.results import (
+    Cost,
+    ErrorInfo,
+    JobResult,
+    JobSummary,
+    TaskList,
+    TodaysSpending,
+    iso_utc,
+    sum_costs,
+)
 from bailian_mcp.jobs.status import JOB_FINAL, job_status
 from bailian_mcp.jobs.store import Job, JobStore
 
@@ -166,8 +176,10 @@ async def list_jobs(
     since_hours: float = 24 * 7,
     limit: int = 50,
     include_remote: bool = True,
+    budget_cny: float | None = None,
 ) -> TaskList:
-    """The store's jobs, newest first, merged with DashScope's own list of the last 24 hours."""
+    """The store's jobs, newest first, merged with DashScope's own list of the last 24 hours; and today's spending
+    against the budget `budget_cny`."""
     since = time.time() - since_hours * 3600
     synced, notes = SyncOutcome(adopted=0, matched=0), []
     if include_remote and client.has_api_key:
@@ -184,9 +196,18 @@ async def list_jobs(
         )
     if synced.adopted:
         notes.append(f"Adopted {synced.adopted} task(s) created elsewhere with this key.")
+    since_midnight = day_start()
+    spending = await store.spending(since=since_midnight)
+    today = TodaysSpending(
+        since=iso_utc(since_midnight) or "",
+        spent_cny=round(spending.spent_cny, 6),
+        under_way_cny=round(spending.under_way_cny, 6),
+        budget_cny=budget_cny,
+    )
     return TaskList(
         jobs=summaries,
         total_cost=sum_costs((s.cost for s in summaries if s.cost is not None), of="jobs"),
+        today=today,
         adopted=synced.adopted,
         message=" ".join(notes),
         next_step="resume" if synced.matched or synced.adopted else None,

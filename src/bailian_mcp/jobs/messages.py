@@ -5,7 +5,7 @@ from __future__ import annotations
 from bailian_mcp.capabilities.base import Outcome
 from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import TaskSnapshot
-from bailian_mcp.jobs.results import ErrorInfo, OutputFile
+from bailian_mcp.jobs.results import Cost, ErrorInfo, OutputFile
 
 REJECTED = "DashScope refused this job when it was sent; nothing was created or charged."
 NOT_SENT = "This request was not sent (see the error for why); nothing was created or charged."
@@ -13,6 +13,11 @@ NO_ANSWER = (
     "This job's request got no answer this server could record (a lost connection, or a restart while it was in "
     "flight), so DashScope may or may not have done it; it was not re-sent."
 )
+
+
+def dry_run(quote: Cost | None, unquoted: str) -> str:
+    cost = f"It would cost {quote.amount:g} {quote.currency} ({quote.basis})" if quote else f"Price: {unquoted}"
+    return f"Dry run: checked and priced, nothing sent or charged. {cost}."
 
 
 def still_running(task_id: str, status: str, job_id: str) -> str:

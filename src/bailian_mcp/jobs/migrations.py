@@ -81,6 +81,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS polls_scope ON polls (scope)",
     ),
+    # 5: what a job was quoted before it was sent, and what it cost (CNY), for the daily budget
+    (
+        "ALTER TABLE jobs ADD COLUMN quoted_cny DOUBLE PRECISION",
+        "ALTER TABLE jobs ADD COLUMN cost_cny DOUBLE PRECISION",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -77,7 +77,10 @@ class JobResult(BaseModel):
     finish_reason: str | None = Field(None, description="Text generation: stop, length, ...")
     outputs: list[OutputFile] = Field(default_factory=list)
     usage: dict[str, float] = Field(default_factory=dict)
-    cost: Cost | None = None
+    cost: Cost | None = Field(None, description="What it cost; for a dry run, what it would (none: known only after).")
+    request: dict[str, Any] | None = Field(
+        None, description="Dry runs: what would be sent (endpoint path and body; local files named, not read)."
+    )
     error: ErrorInfo | None = None
     warnings: list[str] = Field(default_factory=list)
     submitted_at: str | None = Field(None, description="DashScope's submit_time (UTC+8, as the service reports).")
@@ -145,9 +148,19 @@ class JobSummary(BaseModel):
     adopted: bool = Field(False, description="Created elsewhere with the same key and found on DashScope.")
 
 
+class TodaysSpending(BaseModel):
+    """What the jobs recorded today (UTC) by every process on the job store cost, against the daily budget."""
+
+    since: str = Field(description="The start of the day (ISO 8601, UTC).")
+    spent_cny: float = Field(description="What they cost, the jobs under way counted at their quotes.")
+    under_way_cny: float = Field(description="Of that, the quotes of jobs not finished yet.")
+    budget_cny: float | None = Field(None, description="BAILIAN_BUDGET_CNY, if set.")
+
+
 class TaskList(BaseModel):
     jobs: list[JobSummary]
     total_cost: list[Cost] = Field(default_factory=list, description="The listed jobs' costs, per currency.")
+    today: TodaysSpending | None = None
     adopted: int = Field(0, description="Tasks found on DashScope that this store did not know, now recorded.")
     message: str = ""
     next_step: NextStep | None = None

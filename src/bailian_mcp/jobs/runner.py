@@ -34,12 +34,14 @@ from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
 from bailian_mcp.dashscope.watcher import TaskWatcher
 from bailian_mcp.errors import BailianError, ConfigurationError
+from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs import admin, messages
 from bailian_mcp.jobs.exchanges import Exchanges
 from bailian_mcp.jobs.outputs import OutputFolder
 from bailian_mcp.jobs.parts import NOT_SENT, combine
 from bailian_mcp.jobs.polls import StorePolls
-from bailian_mcp.jobs.results import ErrorInfo, JobResult, numbers
+from bailian_mcp.jobs.quotes import ConfirmationNeeded, in_cny, quote, todays_budget, unquoted
+from bailian_mcp.jobs.results import Cost, ErrorInfo, JobResult, numbers
 from bailian_mcp.jobs.status import IN_FLIGHT, NOTHING_MADE, job_status
 from bailian_mcp.jobs.store import LOST, Job, JobStore
 from bailian_mcp.jobs.submission import (
@@ -97,14 +99,24 @@ class Runner:
         progress: ProgressCallback | None = None,
         fingerprint: str | None = None,
         on_text: Callable[[str], Awaitable[None]] | None = None,
+        dry_run: bool = False,
+        confirmed: bool = False,
     ) -> JobResult:
-        """Validate, record, send and follow a new job for up to `wait_seconds`.
+        """Validate, price, record, send and follow a new job for up to `wait_seconds`.
 
         `fingerprint` marks the job for callers that must find it again (the batch runner's resumption);
-        `on_text` receives generated text piece by piece while the caller waits.
+        `on_text` receives generated text piece by piece while the caller waits. `dry_run`: validate and price
+        only, and say what would be sent. A job quoted above BAILIAN_CONFIRM_ABOVE_CNY is sent only `confirmed`
+        (else ConfirmationNeeded); one that would cross the day's BAILIAN_BUDGET_CNY is refused (OverBudgetError).
         """
         request = await self._build(capability, params)
+        cost = quote(request)
+        if dry_run:
+            return _dry_run(capability, request, cost)
         self.check_ready()
+        threshold = self.settings.confirm_above_cny
+        if threshold is not None and not confirmed and cost is not None and (in_cny(cost) or 0.0) > threshold:
+            raise ConfirmationNeeded(cost, threshold)
         report = Progress(progress)
         parts = [await upload_inputs(self.client, self.store, part, report) for part in request.parts]
         if not parts:
@@ -117,6 +129,8 @@ class Runner:
             request={"parts": [for_the_record(part.body) for part in parts]} if parts else for_the_record(request.body),
             fingerprint=fingerprint,
             status="SUBMITTING" if request.exchange is None and not parts else "RUNNING",
+            quoted_cny=in_cny(cost),
+            budget=todays_budget(self.settings.budget_cny),
         )
         try:
             if parts:
@@ -519,6 +533,36 @@ class Runner:
             )
         await self.store.save_result(job_id, result.status, result.model_dump(mode="json"))
         return result
+
+
+def _dry_run(capability: Capability, request: Request, cost: Cost | None) -> JobResult:
+    """What a job would send and cost, for a dry run (nothing is recorded: no job id)."""
+
+    def sent(piece: Request) -> dict[str, Any]:
+        return {"path": piece.path, "body": for_the_record(_named_files(piece.body))}
+
+    return JobResult(
+        job_id="",
+        capability=capability.name,
+        model=request.model.name,
+        status="DRY_RUN",
+        done=True,
+        message=messages.dry_run(cost, unquoted(request)),
+        cost=cost,
+        request={"parts": [sent(part) for part in request.parts]} if request.parts else sent(request),
+        warnings=list(request.warnings),
+    )
+
+
+def _named_files(value: Any) -> Any:
+    """A request body with its local files named (they are read and uploaded only when it is sent)."""
+    if isinstance(value, LocalFile):
+        return f"<{value.path} ({value.size} bytes), uploaded when sent>"
+    if isinstance(value, dict):
+        return {k: _named_files(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_named_files(v) for v in value]
+    return value
 
 
 def _never_sent(job: Job) -> bool:

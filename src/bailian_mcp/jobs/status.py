@@ -24,6 +24,7 @@ JobStatus = Literal[
     "FAILED",
     "CANCELED",
     "UNKNOWN",
+    "DRY_RUN",  # a result only: a dry run, nothing sent or recorded
 ]
 STATUSES: frozenset[str] = frozenset(get_args(JobStatus))
 

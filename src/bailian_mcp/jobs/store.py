@@ -126,6 +126,43 @@ _MISMATCHED = {
     "message": "the task once matched to this job was claimed by the submission that created it",
 }
 LOST = {"code": "Interrupted", "message": "no task was recorded for this submission"}
+_UNDER_WAY = "('SUBMITTING', 'PENDING', 'RUNNING', 'SUSPENDED')"
+_SPENT_SINCE = (
+    "SELECT COALESCE(SUM(CASE WHEN status IN ('REJECTED', 'FAILED', 'CANCELED') THEN 0"
+    " ELSE COALESCE(cost_cny, quoted_cny, 0) END), 0) FROM jobs WHERE parent_id IS NULL AND created_at >= ?"
+)
+"""What the jobs recorded since a moment cost or are quoted (CNY); nothing for those that ended charging nothing."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A cap on spending (CNY) for the jobs recorded since `since` (the day's start)."""
+
+    limit_cny: float
+    since: float
+
+
+@dataclass(frozen=True)
+class Spending:
+    """The jobs recorded since `since`: what they cost (the ones under way at their quotes), and how much of that
+    is the quotes of jobs under way."""
+
+    since: float
+    spent_cny: float
+    under_way_cny: float
+
+
+class OverBudgetError(BailianError):
+    """A job whose quote would take the day's spending over the budget: refused before anything was sent."""
+
+    def __init__(self, budget: Budget, spending: Spending, quoted_cny: float | None) -> None:
+        self.budget, self.spending, self.quoted_cny = budget, spending, quoted_cny
+        cost = f"it is quoted {quoted_cny:g} CNY" if quoted_cny else "its price is not known before it is sent"
+        super().__init__(
+            f"Refused before sending: {cost}, and {spending.spent_cny:.4g} CNY of today's budget of "
+            f"{budget.limit_cny:g} CNY (BAILIAN_BUDGET_CNY, per UTC day, every process on this job store) is spent "
+            f"or committed. Raise BAILIAN_BUDGET_CNY to allow it, or wait for the next day (UTC)."
+        )
 
 
 class JobStore(ABC):
@@ -162,6 +199,11 @@ class JobStore(ABC):
         """Statements run together or not at all, other writers kept out meanwhile."""
 
     @abstractmethod
+    async def _serialized_write(self, sql: str, args: tuple[Any, ...]) -> int:
+        """One write that reads what it decides by (the day's spending), run while every other such write waits:
+        the rows it changed."""
+
+    @abstractmethod
     async def aclose(self) -> None:
         """Release the database."""
 
@@ -179,11 +221,17 @@ class JobStore(ABC):
         status: str = "SUBMITTING",
         parent_id: str | None = None,
         part: int | None = None,
+        quoted_cny: float | None = None,
+        budget: Budget | None = None,
     ) -> Job:
         """Record a job about to be sent: SUBMITTING (a task about to be created), or RUNNING (a direct exchange
         about to start, or the tasks of a job made of several); `parent_id` and `part` for one of those tasks.
         The job is held by this process (the caller releases it). One write; the Job is built from what was
-        written."""
+        written.
+
+        `quoted_cny`: what the job is expected to cost. With a `budget`, the job is recorded only if that keeps the
+        day's spending (`spending`) within it — checked and written at once, however many processes record jobs —
+        else OverBudgetError (a job without a quote is recorded while the budget is not used up)."""
         now = time.time()
         job = Job(
             job_id=new_job_id(),
@@ -206,27 +254,38 @@ class JobStore(ABC):
             owner=self.owner,
             lease_until=now + self.lease_seconds,
         )
-        await self._write(
-            "INSERT INTO jobs (job_id, capability, model, status, base_url, params_json, request_json, fingerprint,"
-            " created_at, updated_at, parent_id, part, owner, lease_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                job.job_id,
-                capability,
-                model,
-                status,
-                base_url,
-                json.dumps(params, ensure_ascii=False),
-                json.dumps(request, ensure_ascii=False),
-                fingerprint,
-                now,
-                now,
-                parent_id,
-                part,
-                self.owner,
-                job.lease_until,
-            ),
+        columns = (
+            "job_id, capability, model, status, base_url, params_json, request_json, fingerprint, created_at,"
+            " updated_at, parent_id, part, owner, lease_until, quoted_cny"
         )
+        values = (
+            job.job_id,
+            capability,
+            model,
+            status,
+            base_url,
+            json.dumps(params, ensure_ascii=False),
+            json.dumps(request, ensure_ascii=False),
+            fingerprint,
+            now,
+            now,
+            parent_id,
+            part,
+            self.owner,
+            job.lease_until,
+            quoted_cny,
+        )
+        marks = ", ".join("?" for _ in values)
+        if budget is None:
+            await self._write(f"INSERT INTO jobs ({columns}) VALUES ({marks})", values)
+        else:
+            within = "<=" if quoted_cny else "<"
+            written = await self._serialized_write(
+                f"INSERT INTO jobs ({columns}) SELECT {marks} WHERE ({_SPENT_SINCE}) + ? {within} ?",
+                (*values, budget.since, quoted_cny or 0.0, budget.limit_cny),
+            )
+            if not written:
+                raise OverBudgetError(budget, await self.spending(since=budget.since), quoted_cny)
         self._holds[job.job_id] += 1
         return job
 
@@ -293,13 +352,27 @@ class JobStore(ABC):
         )
 
     async def save_result(self, job_id: str, status: str, result: Mapping[str, Any]) -> None:
-        """Store a job's result (its own error, if any, is in it: an earlier one on record is dropped)."""
+        """Store a job's result (its own error, if any, is in it: an earlier one on record is dropped), and its cost
+        in CNY when the result says it."""
         now = time.time()
+        cost = result.get("cost")
+        cost_cny = cost["amount"] if isinstance(cost, Mapping) and cost.get("currency") == "CNY" else None
         await self._write(
             "UPDATE jobs SET status = ?, result_json = ?, error_json = NULL, updated_at = ?,"
-            " finished_at = COALESCE(finished_at, ?) WHERE job_id = ?",
-            (status, json.dumps(result, ensure_ascii=False), now, now, job_id),
+            " finished_at = COALESCE(finished_at, ?), cost_cny = COALESCE(?, cost_cny) WHERE job_id = ?",
+            (status, json.dumps(result, ensure_ascii=False), now, now, cost_cny, job_id),
         )
+
+    async def spending(self, *, since: float) -> Spending:
+        """What the jobs recorded since `since` cost (CNY): what finished jobs cost, and what the jobs still under
+        way were quoted. A job that ended with nothing charged (refused, failed, cancelled) counts nothing; one made
+        of several tasks counts once."""
+        rows = await self._query(
+            f"SELECT ({_SPENT_SINCE}) AS spent, (SELECT COALESCE(SUM(quoted_cny), 0) FROM jobs WHERE parent_id IS NULL"
+            f" AND created_at >= ? AND cost_cny IS NULL AND status IN {_UNDER_WAY}) AS under_way",
+            (since, since),
+        )
+        return Spending(since=since, spent_cny=float(rows[0]["spent"]), under_way_cny=float(rows[0]["under_way"]))
 
     async def get(self, job_id: str) -> Job | None:
         rows = await self._query("SELECT * FROM jobs WHERE job_id = ?", (job_id,))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 POOL_SIZE = 10
 CONNECT_SECONDS = 10.0
 _MIGRATION_LOCK = 0x6261696C69616E  # pg_advisory_xact_lock key: one process migrates at a time
+_SPENDING_LOCK = 0x6261696C69616E + 1  # one job recorded under the budget at a time
 _WRITE_REMEDY = "check that the database is running and reachable, and that BAILIAN_DATABASE_URL's user may write"
 
 
@@ -106,6 +107,14 @@ class PostgresJobStore(JobStore):
         async with self._connection() as connection, connection.transaction():
             for sql, args in statements:
                 await connection.execute(_placeholders(sql), args)
+
+    async def _serialized_write(self, sql: str, args: tuple[Any, ...]) -> int:
+        """The write in a transaction holding an advisory lock (PostgreSQL's reads see only what was committed when
+        each statement began: two of these at once would both count the spending without the other's job)."""
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SPENDING_LOCK,))
+            cursor = await connection.execute(_placeholders(sql), args)
+            return cursor.rowcount
 
 
 async def _migrate(connection: AsyncConnection[Any]) -> None:

@@ -141,6 +141,10 @@ class SQLiteJobStore(JobStore):
     async def _transaction(self, statements: Sequence[Statement]) -> None:
         await anyio.to_thread.run_sync(self._run_transaction, statements, limiter=self._worker)
 
+    async def _serialized_write(self, sql: str, args: tuple[Any, ...]) -> int:
+        """SQLite runs one statement's reads and its write in one transaction, one writer at a time."""
+        return await self._write(sql, args)
+
     @contextmanager
     def _failures(self) -> Iterator[None]:
         """SQLite failing (a full disk, a read-only file, damage found under way) as a JobStoreWriteError."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from bailian_mcp.jobs.results import JobResult, OutputFile, TaskList
+from bailian_mcp.jobs.results import JobResult, OutputFile, TaskList, TodaysSpending
 
 
 def summary(result: JobResult) -> str:
     lines = [f"{result.capability} · {result.model} · {result.status}: {result.message}"]
+    if result.request is not None:  # a dry run: what would be sent, and no job
+        lines.append("Would send: " + json.dumps(result.request, ensure_ascii=False))
+        lines.extend(f"Warning: {w}" for w in result.warnings)
+        return "\n".join(lines)
     if result.cost:
         lines.append(f"Cost: {result.cost.amount:g} {result.cost.currency} ({result.cost.basis}).")
     for output in result.outputs:
@@ -22,6 +27,14 @@ def summary(result: JobResult) -> str:
         handles += f" task_ids={','.join(result.task_ids)}"
     lines.append(handles)
     return "\n".join(lines)
+
+
+def spending_line(today: TodaysSpending) -> str:
+    of = f" of the {today.budget_cny:g} CNY daily budget" if today.budget_cny is not None else ""
+    line = f"Spent today (UTC, every process on this job store): {today.spent_cny:.4g} CNY{of}"
+    if today.under_way_cny:
+        line += f", {today.under_way_cny:.4g} CNY of it quoted for jobs under way"
+    return line + "."
 
 
 def model_line(model: Mapping[str, Any]) -> str:
@@ -57,6 +70,8 @@ def task_list_text(listing: TaskList) -> str:
             f"{cost}, created {job.created_at}"
         )
     lines.extend(f"Total: {c.amount:g} {c.currency} ({c.basis})." for c in listing.total_cost)
+    if listing.today is not None:
+        lines.append(spending_line(listing.today))
     if listing.message:
         lines.append(listing.message)
     return "\n".join(lines)

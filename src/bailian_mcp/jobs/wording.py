@@ -19,6 +19,7 @@ class Wording:
     list_tasks: str
     list_models: str
     waiting: str  # how a call waits and how a job that outlives the wait is continued (the capability help)
+    confirm: str  # how a call the user must confirm is made again, confirmed
 
     def step(self, step: NextStep | None, job_id: str | None = None) -> str:
         """The sentence that tells the caller to take `step` ("" for none)."""
@@ -26,7 +27,7 @@ class Wording:
             return ""
         if step == "resume":
             return self.resume.format(job_id=job_id) if job_id else self.resume_any
-        return self.list_tasks if step == "list_tasks" else self.list_models
+        return {"list_tasks": self.list_tasks, "list_models": self.list_models, "confirm": self.confirm}[step]
 
     def result(self, result: JobResult) -> JobResult:
         """`result` with its next step worded at the end of its message."""

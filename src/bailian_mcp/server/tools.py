@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from bailian_mcp import catalog
@@ -24,10 +25,12 @@ from bailian_mcp.config import Settings
 from bailian_mcp.errors import BailianError
 from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.params import ListModelsParams, ListTasksParams, TaskHandle
+from bailian_mcp.jobs.quotes import ConfirmationNeeded
 from bailian_mcp.jobs.results import JobResult, TaskList
 from bailian_mcp.jobs.runner import ProgressCallback
 from bailian_mcp.jobs.services import Services
 from bailian_mcp.jobs.summary import model_line, task_list_text
+from bailian_mcp.server.confirmation import can_ask, confirmed
 from bailian_mcp.server.content import to_call_tool_result
 from bailian_mcp.server.schemas import input_schema, output_schema
 from bailian_mcp.server.services import services_of
@@ -61,32 +64,41 @@ class RawArguments(ArgModelBase):
         return dict(self.model_extra or {})
 
 
+@dataclass(frozen=True)
+class CallOptions:
+    """How a call is made, beside what it asks for: the tools that wait take `wait_seconds`; the generation tools
+    `dry_run`, and `confirm` when BAILIAN_CONFIRM_ABOVE_CNY is set."""
+
+    wait_seconds: int = 0
+    dry_run: bool = False
+    confirm: bool = False
+
+
 @functools.cache
-def _wait_model(default: int) -> type[BaseModel]:
-    """The argument `wait_seconds`, defaulting to the settings' wait (BAILIAN_WAIT_SECONDS); one model per default."""
-    wait = Field(
-        default,
-        ge=0,
-        le=600,
-        description="Seconds to wait before returning a job handle.",
-    )
-    model: type[BaseModel] = create_model("WaitArgument", wait_seconds=(int, wait))
+def _options_model(wait_default: int, *, generation: bool, confirming: bool) -> type[BaseModel]:
+    """The options a tool takes, `wait_seconds` defaulting to the settings' wait (BAILIAN_WAIT_SECONDS)."""
+    fields: dict[str, Any] = {WAIT_ARGUMENT: (int, Field(wait_default, ge=0, le=600))}  # the instructions say how
+    if generation:
+        fields["dry_run"] = (bool, Field(False, description="Price only; send nothing."))
+    if confirming:
+        fields["confirm"] = (bool, Field(False, description="The user agreed to its quoted cost."))
+    model: type[BaseModel] = create_model("CallOptions", **fields)
     return model
 
 
-def _published(params: type[BaseModel], wait: type[BaseModel] | None) -> dict[str, Any]:
-    """The input schema a tool publishes: its parameters, plus `wait_seconds` for tools that wait."""
+def _published(params: type[BaseModel], options: type[BaseModel] | None) -> dict[str, Any]:
+    """The input schema a tool publishes: its parameters, plus its call options."""
     schema = input_schema(params)
-    if wait is not None:
-        schema["properties"][WAIT_ARGUMENT] = input_schema(wait)["properties"][WAIT_ARGUMENT]
+    if options is not None:
+        schema["properties"].update(input_schema(options)["properties"])
     return schema
 
 
-def _split(raw: Mapping[str, Any], wait: type[BaseModel]) -> tuple[float, dict[str, Any]]:
-    """The validated `wait_seconds` and the other arguments."""
-    rest = {name: value for name, value in raw.items() if name != WAIT_ARGUMENT}
-    waited = parse_params(wait, {WAIT_ARGUMENT: raw[WAIT_ARGUMENT]} if WAIT_ARGUMENT in raw else {})
-    return float(getattr(waited, WAIT_ARGUMENT)), rest
+def _split(raw: Mapping[str, Any], options: type[BaseModel]) -> tuple[CallOptions, dict[str, Any]]:
+    """The validated call options and the other arguments."""
+    names = set(options.model_fields)
+    given = parse_params(options, {name: value for name, value in raw.items() if name in names})
+    return CallOptions(**given.model_dump()), {name: value for name, value in raw.items() if name not in names}
 
 
 @functools.cache
@@ -101,7 +113,7 @@ def _make_tool(
     description: str,
     schema: dict[str, Any],
     annotations: ToolAnnotations,
-    fn: Callable[..., Awaitable[CallToolResult]],
+    fn: Callable[..., Awaitable[CallToolResult | InputRequiredResult]],
     output_model: type[BaseModel] = JobResult,
 ) -> Tool:
     return Tool(
@@ -124,13 +136,14 @@ def _progress(ctx: Context) -> ProgressCallback:
     return report
 
 
-Answer = Callable[[Services, dict[str, Any], Context], Awaitable[CallToolResult]]
+Answer = Callable[[Services, dict[str, Any], Context], Awaitable[CallToolResult | InputRequiredResult]]
 
 
-def _tool_body(answer: Answer) -> Callable[..., Awaitable[CallToolResult]]:
-    """A tool body: `answer` run on the raw arguments; a BailianError becomes the tool's error, in MCP words."""
+def _tool_body(answer: Answer) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
+    """A tool body: `answer` run on the raw arguments; a BailianError becomes the tool's error, in MCP words. (An
+    InputRequiredResult asks the client a question: it calls the tool again with the answer.)"""
 
-    async def body(ctx: Context, **raw: Any) -> CallToolResult:
+    async def body(ctx: Context, **raw: Any) -> CallToolResult | InputRequiredResult:
         try:
             return await answer(services_of(ctx), raw, ctx)
         except BailianError as exc:
@@ -144,22 +157,45 @@ async def _job_content(services: Services, result: JobResult) -> CallToolResult:
 
 
 def generation_tool(capability: Capability, settings: Settings) -> Tool:
-    wait = _wait_model(settings.wait_seconds)
+    options_model = _options_model(
+        settings.wait_seconds, generation=True, confirming=settings.confirm_above_cny is not None
+    )
 
-    async def generate(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
-        wait_seconds, arguments = _split(raw, wait)
+    async def generate(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult | InputRequiredResult:
+        options, arguments = _split(raw, options_model)
         params = parse_params(capability.params_model, arguments)
-        result = await services.runner.run(capability, params, wait_seconds=wait_seconds, progress=_progress(ctx))
+
+        async def run(confirmed: bool) -> JobResult:
+            return await services.runner.run(
+                capability,
+                params,
+                wait_seconds=options.wait_seconds,
+                progress=_progress(ctx),
+                dry_run=options.dry_run,
+                confirmed=confirmed,
+            )
+
+        try:
+            result = await run(options.confirm)
+        except ConfirmationNeeded as needed:
+            if not can_ask(ctx):
+                raise
+            answer = await confirmed(ctx, needed, raw)
+            if isinstance(answer, InputRequiredResult):
+                return answer
+            if not answer:
+                raise BailianError(f"Not sent: the user did not confirm it ({needed.cost.amount:g} CNY).") from None
+            result = await run(True)
         return await _job_content(services, result)
 
-    description = f"{capability.summary} Limits per model: list_models."
+    description = f"{capability.summary} Limits: list_models."
     if _outlasts(capability, settings.wait_seconds):
         description += " Usually returns a job_id for get_task."
     return _make_tool(
         capability.name,
         capability.title,
         description,
-        _published(capability.params_model, wait),
+        _published(capability.params_model, options_model),
         GENERATE,
         _tool_body(generate),
     )
@@ -172,12 +208,12 @@ def _outlasts(capability: Capability, wait_seconds: float) -> bool:
 
 
 def get_task_tool(settings: Settings) -> Tool:
-    wait = _wait_model(settings.wait_seconds)
+    options_model = _options_model(settings.wait_seconds, generation=False, confirming=False)
 
     async def get_task(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
-        wait_seconds, arguments = _split(raw, wait)
+        options, arguments = _split(raw, options_model)
         handle = parse_params(TaskHandle, arguments).task_id
-        result = await services.runner.resume(handle, wait_seconds=wait_seconds, progress=_progress(ctx))
+        result = await services.runner.resume(handle, wait_seconds=options.wait_seconds, progress=_progress(ctx))
         return await _job_content(services, result)
 
     return _make_tool(
@@ -185,7 +221,7 @@ def get_task_tool(settings: Settings) -> Tool:
         "Get task",
         "Wait for a job (job_id or task_id) and return its result as its generation tool would; saves missing files "
         "again. Never pays for anything.",
-        _published(TaskHandle, wait),
+        _published(TaskHandle, options_model),
         FOLLOW,
         _tool_body(get_task),
     )
@@ -194,7 +230,11 @@ def get_task_tool(settings: Settings) -> Tool:
 def list_tasks_tool() -> Tool:
     async def list_tasks(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
         arguments = parse_params(ListTasksParams, raw)
-        listing = MCP_WORDS.listing(await admin.list_jobs(services.store, services.client, **arguments.model_dump()))
+        listing = MCP_WORDS.listing(
+            await admin.list_jobs(
+                services.store, services.client, budget_cny=services.settings.budget_cny, **arguments.model_dump()
+            )
+        )
         return CallToolResult(
             content=[TextContent(type="text", text=task_list_text(listing))],
             structured_content=listing.model_dump(mode="json"),

@@ -9,6 +9,7 @@ MCP_WORDS = Wording(
     resume_any="get_task collects them by job_id.",
     list_tasks="list_tasks shows the tasks DashScope created.",
     list_models="list_models shows what is available.",
+    confirm="Ask the user; if they agree, call the tool again with the same arguments and confirm=true.",
     waiting="The call waits up to `wait_seconds` for the result, sending progress notifications. A job still "
     "running then comes back with done=false and a job_id: call get_task with it (repeatedly) until done=true. It "
     "is already paid for, so never generate again instead.",
