@@ -58,6 +58,13 @@ def fast_services(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Every async test runs on asyncio, the server's loop (speech runs on `websockets`, an asyncio library); trio
+    being installed (selenium brings it) does not double the suite."""
+    return "asyncio"
+
+
 @pytest.fixture(autouse=True)
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process clients poll the emulator's 0.2-second tasks every 50-200 ms instead of the real service's first

@@ -172,5 +172,6 @@ async def test_registered_before_main_runs_it_is_served_over_stdio_and_as_a_comm
     )
     assert planned.returncode == 0, planned.stderr
     assert json.loads(planned.stdout)["plan"] == [
-        "#0 text_to_clip_tasks[0] text_to_clip wan2.1-t2v-turbo: would submit"
+        "#0 text_to_clip_tasks[0] text_to_clip wan2.1-t2v-turbo: would submit, 1.2 CNY",
+        "Would cost 1.2 CNY (1 priced tasks).",
     ]

@@ -104,6 +104,7 @@ class Command:
     tool: str
     options: tuple[FieldOption, ...]
     waits: bool  # takes --wait
+    generates: bool = False  # takes --dry-run and --confirm
 
     @property
     def label(self) -> str:
@@ -116,7 +117,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     *(
-        Command((command,), name, tuple(field_options(CAPABILITIES[name].params_model)), True)
+        Command((command,), name, tuple(field_options(CAPABILITIES[name].params_model)), True, True)
         for command, name in COMMAND_CAPABILITIES.items()
     ),
     Command(("task", "get"), "get_task", tuple(field_options(TaskHandle)), True),
@@ -130,7 +131,8 @@ BATCH_PARAMETERS = frozenset(
 )
 SETTING_NAMES = frozenset(Settings.model_fields) | {str(f.validation_alias) for f in Settings.model_fields.values()}
 COMMON_FLAGS = frozenset({"-h", "--help", "--json", "--output-dir", "--emulator", "--region", "--base-url"})
-BATCH_FLAGS = frozenset({"--report", "--concurrency", "--wait", "--dry-run", "--retry-failed"})
+GENERATION_FLAGS = frozenset({"--dry-run", "--confirm"})
+BATCH_FLAGS = frozenset({"--report", "--concurrency", "--wait", "--retry-failed"}) | GENERATION_FLAGS
 GLOBAL_OPTIONS = frozenset({"--log-level", "--region", "--base-url", "--output-dir", "--emulator", "--port", "--host"})
 
 
@@ -600,6 +602,8 @@ def vocabulary(command: Command) -> list[Any]:
     flags |= COMMON_FLAGS - {"-h", "--help"}
     if command.waits:
         flags.add("--wait")
+    if command.generates:
+        flags |= GENERATION_FLAGS
     return sorted(flags)
 
 
@@ -1078,6 +1082,7 @@ def test_the_fuzzer_covers_every_command_and_option() -> None:
             command = BY_LABEL[label]
             generated = COMMON_FLAGS | {f for o in command.options for f in option_flags(o)}
             generated |= {"--wait"} if command.waits else set()
+            generated |= GENERATION_FLAGS if command.generates else set()
             assert {o.name for o in command.options} <= set(SCHEMAS[command.tool]["properties"]), label
         assert taken == generated, f"{label}: options the fuzzer does not know: {taken - generated}"
     top = {flag for action in parser._actions for flag in action.option_strings}

@@ -16,12 +16,6 @@ from tests.support.spawned import ENTRY_POINT, server_env
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """The frameworks run on asyncio (openai-agents and llama-index require it)."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def interop_emulator() -> Iterator[RunningEmulator]:
     running = start_in_thread(QUICK_EMULATOR)
     try:

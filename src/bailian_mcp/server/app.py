@@ -16,6 +16,7 @@ from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.config import Settings
 from bailian_mcp.errors import ConfigurationError
 from bailian_mcp.jobs.services import Services, open_services
+from bailian_mcp.server.gallery import AppsForAppHosts, gallery_extension, gallery_tools, shown_in_gallery
 from bailian_mcp.server.prompts import PromptRequests, add_prompts
 from bailian_mcp.server.resources import LargeOutputs, add_resources
 from bailian_mcp.server.tools import JOB_TOOLS, generation_tool, job_tools
@@ -48,7 +49,7 @@ def _tools(settings: Settings) -> list[Tool]:
         )
     wanted = {name for group in (settings.tools or groups) for name in groups[group]}
     tools = [generation_tool(c, settings) for c in CAPABILITIES.values()] + job_tools(settings)
-    return [tool for tool in tools if tool.name in wanted]
+    return shown_in_gallery([tool for tool in tools if tool.name in wanted]) + gallery_tools()
 
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -84,7 +85,8 @@ def build_server(
         log_level=log_level,
         token_verifier=token_verifier,
         auth=auth,
-        middleware=[PromptRequests(), LargeOutputs(), OlderProtocolVersions()],
+        middleware=[PromptRequests(), LargeOutputs(), OlderProtocolVersions(), AppsForAppHosts()],
+        extensions=[gallery_extension(settings)],
     )
     add_resources(server)
     add_prompts(server, lambda: running[-1] if running else None)

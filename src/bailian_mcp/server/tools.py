@@ -86,7 +86,7 @@ def _options_model(wait_default: int, *, generation: bool, confirming: bool) -> 
     return model
 
 
-def _published(params: type[BaseModel], options: type[BaseModel] | None) -> dict[str, Any]:
+def published(params: type[BaseModel], options: type[BaseModel] | None) -> dict[str, Any]:
     """The input schema a tool publishes: its parameters, plus its call options."""
     schema = input_schema(params)
     if options is not None:
@@ -107,7 +107,7 @@ def _metadata(output_model: type[BaseModel]) -> FuncMetadata:
     return FuncMetadata(arg_model=RawArguments, output_model=output_model, output_schema=output_schema(output_model))
 
 
-def _make_tool(
+def make_tool(
     name: str,
     title: str,
     description: str,
@@ -139,7 +139,7 @@ def _progress(ctx: Context) -> ProgressCallback:
 Answer = Callable[[Services, dict[str, Any], Context], Awaitable[CallToolResult | InputRequiredResult]]
 
 
-def _tool_body(answer: Answer) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
+def tool_body(answer: Answer) -> Callable[..., Awaitable[CallToolResult | InputRequiredResult]]:
     """A tool body: `answer` run on the raw arguments; a BailianError becomes the tool's error, in MCP words. (An
     InputRequiredResult asks the client a question: it calls the tool again with the answer.)"""
 
@@ -152,7 +152,7 @@ def _tool_body(answer: Answer) -> Callable[..., Awaitable[CallToolResult | Input
     return body
 
 
-async def _job_content(services: Services, result: JobResult) -> CallToolResult:
+async def job_content(services: Services, result: JobResult) -> CallToolResult:
     return await to_call_tool_result(MCP_WORDS.result(result), services.settings)
 
 
@@ -186,18 +186,18 @@ def generation_tool(capability: Capability, settings: Settings) -> Tool:
             if not answer:
                 raise BailianError(f"Not sent: the user did not confirm it ({needed.cost.amount:g} CNY).") from None
             result = await run(True)
-        return await _job_content(services, result)
+        return await job_content(services, result)
 
     description = f"{capability.summary} Limits: list_models."
     if _outlasts(capability, settings.wait_seconds):
         description += " Usually returns a job_id for get_task."
-    return _make_tool(
+    return make_tool(
         capability.name,
         capability.title,
         description,
-        _published(capability.params_model, options_model),
+        published(capability.params_model, options_model),
         GENERATE,
-        _tool_body(generate),
+        tool_body(generate),
     )
 
 
@@ -214,16 +214,16 @@ def get_task_tool(settings: Settings) -> Tool:
         options, arguments = _split(raw, options_model)
         handle = parse_params(TaskHandle, arguments).task_id
         result = await services.runner.resume(handle, wait_seconds=options.wait_seconds, progress=_progress(ctx))
-        return await _job_content(services, result)
+        return await job_content(services, result)
 
-    return _make_tool(
+    return make_tool(
         "get_task",
         "Get task",
         "Wait for a job (job_id or task_id) and return its result as its generation tool would; saves missing files "
         "again. Never pays for anything.",
-        _published(TaskHandle, options_model),
+        published(TaskHandle, options_model),
         FOLLOW,
-        _tool_body(get_task),
+        tool_body(get_task),
     )
 
 
@@ -240,14 +240,14 @@ def list_tasks_tool() -> Tool:
             structured_content=listing.model_dump(mode="json"),
         )
 
-    return _make_tool(
+    return make_tool(
         "list_tasks",
         "List tasks",
         "This server's jobs and DashScope's tasks of the last 24 h, newest first, with status and cost: find a job to "
         "resume with get_task rather than generate again.",
-        _published(ListTasksParams, None),
+        published(ListTasksParams, None),
         ADMIN,
-        _tool_body(list_tasks),
+        tool_body(list_tasks),
         TaskList,
     )
 
@@ -255,16 +255,16 @@ def list_tasks_tool() -> Tool:
 def cancel_task_tool() -> Tool:
     async def cancel_task(services: Services, raw: dict[str, Any], ctx: Context) -> CallToolResult:
         handle = parse_params(TaskHandle, raw).task_id
-        return await _job_content(services, await admin.cancel_job(services.store, services.client, handle))
+        return await job_content(services, await admin.cancel_job(services.store, services.client, handle))
 
-    return _make_tool(
+    return make_tool(
         "cancel_task",
         "Cancel task",
         "Cancel a job (job_id or task_id) while its task is PENDING (nothing charged); a running task finishes and "
         "get_task collects it.",
-        _published(TaskHandle, None),
+        published(TaskHandle, None),
         CANCEL,
-        _tool_body(cancel_task),
+        tool_body(cancel_task),
     )
 
 
@@ -283,13 +283,13 @@ def list_models_tool() -> Tool:
             structured_content={"models": models},
         )
 
-    return _make_tool(
+    return make_tool(
         "list_models",
         "List models",
         "Each tool's models in this server's region: limits (sizes, counts, lengths), voices, prices.",
-        _published(ListModelsParams, None),
+        published(ListModelsParams, None),
         READ_ONLY,
-        _tool_body(list_models),
+        tool_body(list_models),
         ModelList,
     )
 

@@ -213,11 +213,13 @@ def _domain(name: str) -> st.SearchStrategy[Any] | None:
 
 @functools.cache
 def published_schemas() -> dict[str, dict[str, Any]]:
-    """Each tool's input schema as the server publishes it (`tools/list`), read once at import time."""
+    """Each tool's input schema as the server publishes it (`tools/list`) to a client without MCP Apps (the gallery's
+    own tools aside), read once at import time."""
     settings = load_settings(api_key="sk-unused", base_url="http://127.0.0.1:9/api/v1", data_dir="/nonexistent")
 
     async def listing() -> dict[str, dict[str, Any]]:
-        return {tool.name: tool.input_schema for tool in await build_server(settings).list_tools()}
+        tools = await build_server(settings).list_tools()
+        return {tool.name: tool.input_schema for tool in tools if tool.name in TOOL_NAMES}
 
     return anyio.run(listing)
 
