@@ -34,8 +34,8 @@ def listing(items: list[tuple[str, str]]) -> httpx.Response:
     return httpx.Response(200, json={"request_id": "r", "total": len(data), "total_page": 1, "data": data})
 
 
-@pytest.fixture
-async def watcher() -> AsyncIterator[TaskWatcher]:
+def quick_client() -> DashScopeClient:
+    """A client that tries once, polls every 50 ms and does not pace its task queries."""
     client = DashScopeClient(
         api_key="sk-test",
         base_url=BASE,
@@ -43,6 +43,12 @@ async def watcher() -> AsyncIterator[TaskWatcher]:
         poll=PollSchedule(delays=(0.05,), max_delay=0.05),
     )
     client.limiter.set_rate("tasks", 0)
+    return client
+
+
+@pytest.fixture
+async def watcher() -> AsyncIterator[TaskWatcher]:
+    client = quick_client()
     watching = TaskWatcher(client)
     async with client, anyio.create_task_group() as group:
         group.start_soon(watching.run)
@@ -189,13 +195,7 @@ def quick_asks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def process(path: Path, *, lease_seconds: float = 30.0) -> tuple[TaskWatcher, SQLiteJobStore]:
     """A process's watcher sharing its polls through the SQLite store at `path` (its own connection and owner)."""
-    client = DashScopeClient(
-        api_key="sk-test",
-        base_url=BASE,
-        retry=RetryPolicy(attempts=1),
-        poll=PollSchedule(delays=(0.05,), max_delay=0.05),
-    )
-    client.limiter.set_rate("tasks", 0)
+    client = quick_client()
     store = SQLiteJobStore(path, lease_seconds=lease_seconds)
     return TaskWatcher(client, shared=StorePolls(store, "acct")), store
 

@@ -34,7 +34,6 @@ from bailian_mcp.dashscope import errors
 from bailian_mcp.dashscope.client import NO_KEY_MESSAGE, DashScopeClient, TaskSnapshot
 from bailian_mcp.dashscope.watcher import TaskWatcher
 from bailian_mcp.errors import BailianError, ConfigurationError
-from bailian_mcp.inputs import LocalFile
 from bailian_mcp.jobs import admin, messages
 from bailian_mcp.jobs.exchanges import Exchanges
 from bailian_mcp.jobs.outputs import OutputFolder
@@ -195,16 +194,7 @@ class Runner:
             if job.result is not None:
                 return await self._repair(job, capability, report)
             if self._busy(job):
-                return JobResult(
-                    job_id=job.job_id,
-                    task_id=job.task_id,
-                    capability=job.capability,
-                    model=job.model,
-                    status=job_status(job.status),
-                    done=False,
-                    message=messages.worked_on_elsewhere(job.job_id, self._worker_of(job)),
-                    next_step="resume",
-                )
+                return standing(job, messages.worked_on_elsewhere(job.job_id, self._worker_of(job)))
             async with self.store.holding(job.job_id) as held:
                 if held:
                     return await self._take_up(
@@ -539,7 +529,7 @@ def _dry_run(capability: Capability, request: Request, cost: Cost | None) -> Job
     """What a job would send and cost, for a dry run (nothing is recorded: no job id)."""
 
     def sent(piece: Request) -> dict[str, Any]:
-        return {"path": piece.path, "body": for_the_record(_named_files(piece.body))}
+        return {"path": piece.path, "body": for_the_record(piece.body)}
 
     return JobResult(
         job_id="",
@@ -554,15 +544,18 @@ def _dry_run(capability: Capability, request: Request, cost: Cost | None) -> Job
     )
 
 
-def _named_files(value: Any) -> Any:
-    """A request body with its local files named (they are read and uploaded only when it is sent)."""
-    if isinstance(value, LocalFile):
-        return f"<{value.path} ({value.size} bytes), uploaded when sent>"
-    if isinstance(value, dict):
-        return {k: _named_files(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_named_files(v) for v in value]
-    return value
+def standing(job: Job, message: str) -> JobResult:
+    """A job's result as it stands while nothing is being done for it here (no result of its own yet)."""
+    return JobResult(
+        job_id=job.job_id,
+        task_id=job.task_id,
+        capability=job.capability,
+        model=job.model,
+        status=job_status(job.status),
+        done=job.final,
+        message=message,
+        next_step=None if job.final else "resume",
+    )
 
 
 def _never_sent(job: Job) -> bool:

@@ -31,7 +31,10 @@ class SubmitUncertainError(BailianError):
 
 
 def for_the_record(value: Any) -> Any:
-    """`value` as the job store keeps it: inline `data:` URIs (images of many MB) shortened to their digest."""
+    """`value` as the job store keeps it (and a dry run shows it): inline `data:` URIs (images of many MB) shortened
+    to their digest, local files not uploaded yet named."""
+    if isinstance(value, LocalFile):
+        return f"<{value.path} ({value.size} bytes), uploaded when sent>"
     if isinstance(value, str) and value.startswith("data:") and len(value) > INLINE_DATA_KEPT:
         digest = hashlib.sha256(value.encode()).hexdigest()
         return f"{value.split(',', 1)[0]},… ({len(value)} characters, sha256 {digest})"

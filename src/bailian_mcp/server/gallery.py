@@ -31,8 +31,8 @@ from bailian_mcp.config import REGION_BASE_URLS, Settings
 from bailian_mcp.errors import InputError
 from bailian_mcp.jobs import admin
 from bailian_mcp.jobs.results import JobResult
+from bailian_mcp.jobs.runner import standing
 from bailian_mcp.jobs.services import Services
-from bailian_mcp.jobs.status import job_status
 from bailian_mcp.jobs.store import Job
 from bailian_mcp.server.tools import CANCEL, FOLLOW, GENERATE, READ_ONLY, job_content, make_tool, published, tool_body
 
@@ -149,16 +149,7 @@ def _as_result(job: Job) -> JobResult:
     """A job as the view shows it: its stored result, or where it stands."""
     if job.result is not None:
         return JobResult.model_validate(job.result)
-    return JobResult(
-        job_id=job.job_id,
-        task_id=job.task_id,
-        capability=job.capability,
-        model=job.model,
-        status=job_status(job.status),
-        done=job.final,
-        message=f"Job {job.job_id} is {job.status}.",
-        next_step=None if job.final else "resume",
-    )
+    return standing(job, f"Job {job.job_id} is {job.status}.")
 
 
 # ---------------------------------------------------------------------------------------------------- other clients
