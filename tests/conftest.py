@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,11 @@ def anyio_backend() -> str:
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process clients poll the emulator's 0.2-second tasks every 50-200 ms instead of the real service's first
     second (the schedule itself is tests/test_polling.py's subject), and their process's poller gathers polls for
-    20 ms at most instead of 100 (tests/test_task_watcher.py)."""
+    20 ms at most instead of 100 and, leading the account's polls, steps down after 0.3 s without any instead of 2
+    (tests/test_task_watcher.py)."""
     monkeypatch.setattr(dashscope_client, "PollSchedule", lambda: QUICK_POLL)
     monkeypatch.setattr(task_watcher, "WINDOW_MAX", 0.02)
+    monkeypatch.setattr(task_watcher, "LEAD_IDLE_SECONDS", 0.3)  # a leader of in-process tests stops ticking soon
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +92,14 @@ def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreLo
     """A job store location of each kind (SQLite; PostgreSQL when a test database is given, always in CI)."""
     with store_location(request.param, tmp_path) as location:
         yield location
+
+
+STARTED_FIRST = ("tests/stress/test_chaos.py", "tests/conformance/", "tests/e2e/test_transports.py")
+"""The longest single tests and modules. With `--no-loadscope-reorder` (pyproject.toml) the workers take the modules
+in this order: these first, then the others by their number of tests, largest first (xdist's own reordering, which
+would leave a module of one long test, the chaos test, to run alone at the end)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    sizes = Counter(item.nodeid.split("::", 1)[0] for item in items)
+    items.sort(key=lambda item: (not item.nodeid.startswith(STARTED_FIRST), -sizes[item.nodeid.split("::", 1)[0]]))

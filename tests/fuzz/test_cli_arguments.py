@@ -86,10 +86,10 @@ HANG_SECONDS = 30  # one command against the fast emulator takes well under a se
 LAST_RESORT_SECONDS = 90  # if even the alarm cannot stop it: dump every thread's stack and end the process
 SCHEMAS = published_schemas()
 COMMON = fuzz_settings(HealthCheck.filter_too_much, deadline=timedelta(seconds=20))
-EXAMPLES_PER_COMMAND = 16
-BATCH_EXAMPLES = 48
-CHAOS_EXAMPLES = 48
-SECRECY_EXAMPLES = 32
+EXAMPLES_PER_COMMAND = 12
+BATCH_EXAMPLES = 36
+CHAOS_EXAMPLES = 36
+SECRECY_EXAMPLES = 24
 
 
 # ---------------------------------------------------------------------------------------------------- commands

@@ -27,10 +27,10 @@ from tests.support.fuzz.targets import FuzzTarget
 pytestmark = pytest.mark.slow
 
 COMMON = fuzz_settings(HealthCheck.differing_executors)
-EXAMPLES_PER_TOOL = 64
+EXAMPLES_PER_TOOL = 48
 # The tools whose valid calls render and download real images or clips get fewer (each such call costs ~0.1 s).
-EXAMPLES = {"text_to_image": 40, "text_to_video": 48}
-LEGACY_EXAMPLES = 48  # spread over all tools
+EXAMPLES = {"text_to_image": 32, "text_to_video": 36}
+LEGACY_EXAMPLES = 36  # spread over all tools
 SCHEMAS = published_schemas()
 ANY_TOOL_CALL = st.sampled_from(TOOL_NAMES).flatmap(lambda tool: st.tuples(st.just(tool), arguments(SCHEMAS[tool])))
 
