@@ -491,8 +491,14 @@ async def test_asks_are_numbered_answered_once_and_forgotten(store_at: StoreLoca
         await leader.answer({"t1": (2, '{"output": {"task_status": "SUCCEEDED"}}')})
         await leader.answer({"t1": (1, "stale")})
         assert (await asker.answers(["t1"]))["t1"] == (2, '{"output": {"task_status": "SUCCEEDED"}}'), "never back"
+        await asker.ask("acct", ["t2"])  # asked again: open
+        await asker.forget_asks(["t1", "t2"])
+        assert set(await asker.answers(["t1", "t2"])) == {"t2"}, "an open ask is another's: kept"
+        await leader.answer({"t2": (2, None)})
         await asker.forget_asks(["t1"])
-        assert set(await asker.answers(["t1", "t2"])) == {"t2"}
+        assert await asker.ask("acct", ["t1"]) == {"t1": 1}, "a forgotten row starts again from 1"
+        await leader.answer({"t1": (2, '{"output": {"task_status": "RUNNING"}}')})  # a late answer to the old row
+        assert (await asker.answers(["t1"]))["t1"] == (0, None), "never ahead of the asks"
         await leader.forget_asks([], asked_before=time.time() + 1)
         assert await asker.answers(["t2", "t9"]) == {}, "stale asks dropped"
     finally:

@@ -17,6 +17,7 @@ from bailian_mcp.dashscope import watcher as task_watcher
 from bailian_mcp.dashscope.client import DashScopeClient, PollSchedule, RetryPolicy, TaskSnapshot
 from bailian_mcp.dashscope.watcher import TaskWatcher
 from bailian_mcp.jobs.polls import StorePolls
+from bailian_mcp.jobs.store import JobStoreWriteError
 from bailian_mcp.jobs.store_sqlite import SQLiteJobStore
 
 BASE = "https://dashscope.test/api/v1"
@@ -293,3 +294,21 @@ async def test_a_task_the_leader_could_not_read_is_read_by_its_asker(tmp_path: P
             )
             snapshot = await other[0].read("t1")
         assert snapshot.status == "RUNNING" and get.call_count == 2, "the leader's failed GET, then the asker's own"
+
+
+async def test_a_store_that_cannot_be_written_leaves_each_process_polling_for_itself_alone(tmp_path: Path) -> None:
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite3")
+    other = SQLiteJobStore(tmp_path / "jobs.sqlite3")
+    try:
+        await other.ask("acct", ["theirs"])  # another process's ask, which this one could not answer
+        polls = StorePolls(store, "acct")
+
+        async def full_disk(*args: object, **kwargs: object) -> bool:
+            raise JobStoreWriteError(store.where, "database or disk is full")
+
+        store.lead = full_disk  # type: ignore[method-assign]
+        assert await polls.lead() and polls.alone
+        assert await polls.open_asks() == {}, "alone: its own asks only"
+    finally:
+        store.close()
+        other.close()

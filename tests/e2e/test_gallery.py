@@ -15,7 +15,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from bailian_mcp.capabilities import CAPABILITIES
 from bailian_mcp.emulator import RunningEmulator
-from bailian_mcp.server import build_server
+from bailian_mcp.server import build_server, gallery
 from bailian_mcp.server.gallery import GALLERY_URI
 from tests.support.emulators import api_requests
 from tests.support.services import make_settings
@@ -46,6 +46,10 @@ async def test_a_client_with_mcp_apps_sees_the_gallery_bound_and_its_own_tools(
     assert all((tools[name].meta or {})["ui"]["visibility"] == ["app"] for name in APP_TOOLS)
     assert not APP_TOOLS & set(plain_tools), "other clients are not listed the view's tools"
     assert all(not (tool.meta or {}).get("ui") for tool in plain_tools.values())
+    assert APP_TOOLS == gallery.APP_TOOLS
+    async with Client(build_server(settings), mode=mode) as plain:
+        refused = await plain.call_tool("gallery_recent", {})
+    assert refused.is_error and "Unknown tool: gallery_recent" in refused.content[0].text  # type: ignore[union-attr]
 
 
 async def test_the_view_is_self_contained(app_client: Client) -> None:

@@ -105,3 +105,7 @@ async def test_a_client_that_can_ask_puts_the_quote_to_the_user(
         assert result.structured_content["job_id"].startswith("job_") and len(posts(emulator)) == 1
     else:
         assert result.is_error and "did not confirm" in texts(result) and posts(emulator) == []
+    # the model's own confirm=true does not stand in for a user the client can ask
+    async with Client(build_server(settings), mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
+        again = await client.call_tool("text_to_video", {**VIDEO, "confirm": True})
+    assert len(asked) == 2 and again.is_error != agree and len(posts(emulator)) == (2 if agree else 0)

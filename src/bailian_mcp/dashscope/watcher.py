@@ -146,26 +146,35 @@ class TaskWatcher:
         try:
             return await self.client.wait(task_id, read=self.read, **options)
         finally:
-            self.followed[task_id] -= 1
-            if self.followed[task_id] <= 0:
-                del self.followed[task_id]
-                self._handed.pop(task_id, None)
-                if self.shared is not None and task_id in self._in_store:
-                    self._in_store.discard(task_id)
-                    with anyio.CancelScope(shield=True):
-                        await self.shared.forget([task_id])
+            await self._left(task_id)
 
     async def read(self, task_id: str) -> TaskSnapshot:
         """The task's status now, as `GET /tasks/{id}` gives it (a task still in flight may come from the list,
         without its result fields, which it has not got yet)."""
-        ask = _Ask(task_id)
-        self._asks.append(ask)
-        self._wake.set()
-        await ask.done.wait()
+        self.followed[task_id] += 1
+        try:
+            ask = _Ask(task_id)
+            self._asks.append(ask)
+            self._wake.set()
+            await ask.done.wait()
+        finally:
+            await self._left(task_id)
         if ask.error is not None:
             raise ask.error
         assert ask.snapshot is not None
         return ask.snapshot
+
+    async def _left(self, task_id: str) -> None:
+        """One follower (a wait, or a read within it) of the task is done; the last one forgets the task here."""
+        self.followed[task_id] -= 1
+        if self.followed[task_id] > 0:
+            return
+        del self.followed[task_id]
+        self._handed.pop(task_id, None)
+        if self.shared is not None and task_id in self._in_store:
+            self._in_store.discard(task_id)
+            with anyio.CancelScope(shield=True):
+                await self.shared.forget([task_id])
 
     async def run(self) -> None:
         """Answer the asks, window by window (each window's queries under way while the next one gathers), until
@@ -275,10 +284,13 @@ class TaskWatcher:
         """Write the asks in the store for the leader (those that cannot be written are answered here)."""
         assert self.shared is not None
         numbers = await self.shared.ask({ask.task_id for ask in asks})
-        self._in_store |= numbers.keys()
+        gone = [task_id for task_id in numbers if task_id not in self.followed]  # their followers left meanwhile
+        if gone:
+            await self.shared.forget(gone)
+        self._in_store |= numbers.keys() - set(gone)
         now = time.monotonic()
         for ask in asks:
-            if ask.task_id in numbers:
+            if ask.task_id in numbers and ask.task_id not in gone:
                 handed = self._handed.setdefault(ask.task_id, _Handed(numbers[ask.task_id], now))
                 handed.number = max(handed.number, numbers[ask.task_id])
                 handed.asks.append(ask)

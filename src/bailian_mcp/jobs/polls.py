@@ -37,20 +37,31 @@ def _loaded(task_id: str, text: str | None) -> TaskSnapshot | None:
 
 
 class StorePolls:
-    """The poller's duty and the asks of an account (`account`: a digest of its key and service) in a job store."""
+    """The poller's duty and the asks of an account (`account`: a digest of its key and service) in a job store.
+
+    While the store cannot be written, this process polls alone: it leads, and takes no other process's asks (it
+    could not answer them, and would read them again and again)."""
 
     def __init__(self, store: JobStore, account: str) -> None:
         self.store = store
         self.scope = account
         self.duty = f"poller:{account}"
         self.lease_seconds = min(store.lease_seconds, POLLER_LEASE_SECONDS)
+        self.alone = False
+
+    def _failed(self, exc: JobStoreWriteError) -> None:
+        if not self.alone:
+            logger.warning("Polling alone: the job store cannot share the poller (%s)", exc)
+        self.alone = True
 
     async def lead(self) -> bool:
         try:
-            return await self.store.lead(self.duty, seconds=self.lease_seconds)
+            leading = await self.store.lead(self.duty, seconds=self.lease_seconds)
         except JobStoreWriteError as exc:
-            logger.warning("Polling alone: the job store cannot share the poller (%s)", exc)
+            self._failed(exc)
             return True
+        self.alone = False
+        return leading
 
     async def led_elsewhere(self) -> bool:
         try:
@@ -72,6 +83,8 @@ class StorePolls:
             return {}
 
     async def open_asks(self) -> dict[str, int]:
+        if self.alone:
+            return {}
         try:
             return await self.store.open_asks(self.scope)
         except JobStoreWriteError:
@@ -80,8 +93,8 @@ class StorePolls:
     async def answer(self, answers: Mapping[str, tuple[int, TaskSnapshot | None]]) -> None:
         try:
             await self.store.answer({task_id: (n, _dumped(snapshot)) for task_id, (n, snapshot) in answers.items()})
-        except JobStoreWriteError:
-            return  # the askers read the tasks themselves once their asks go unanswered too long
+        except JobStoreWriteError as exc:
+            self._failed(exc)  # the askers read the tasks themselves once their asks go unanswered too long
 
     async def answers(self, task_ids: Collection[str]) -> dict[str, tuple[int, TaskSnapshot | None]]:
         try:

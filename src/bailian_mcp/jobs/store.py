@@ -157,7 +157,7 @@ class OverBudgetError(BailianError):
 
     def __init__(self, budget: Budget, spending: Spending, quoted_cny: float | None) -> None:
         self.budget, self.spending, self.quoted_cny = budget, spending, quoted_cny
-        cost = f"it is quoted {quoted_cny:g} CNY" if quoted_cny else "its price is not known before it is sent"
+        cost = "its price is not known before it is sent" if quoted_cny is None else f"it is quoted {quoted_cny:g} CNY"
         super().__init__(
             f"Refused before sending: {cost}, and {spending.spent_cny:.4g} CNY of today's budget of "
             f"{budget.limit_cny:g} CNY (BAILIAN_BUDGET_CNY, per UTC day, every process on this job store) is spent "
@@ -279,7 +279,7 @@ class JobStore(ABC):
         if budget is None:
             await self._write(f"INSERT INTO jobs ({columns}) VALUES ({marks})", values)
         else:
-            within = "<=" if quoted_cny else "<"
+            within = "<" if quoted_cny is None else "<="
             written = await self._serialized_write(
                 f"INSERT INTO jobs ({columns}) SELECT {marks} WHERE ({_SPENT_SINCE}) + ? {within} ?",
                 (*values, budget.since, quoted_cny or 0.0, budget.limit_cny),
@@ -566,9 +566,10 @@ class JobStore(ABC):
         """Answer asks: task id -> (the number of the ask answered, the status as JSON, or None: not read)."""
         await self._transaction(
             [
-                (
-                    "UPDATE polls SET answered = ?, snapshot_json = ? WHERE task_id = ? AND answered < ?",
-                    (number, snapshot, task_id, number),
+                (  # never back, never ahead of the asks (a row forgotten and made again starts from 1)
+                    "UPDATE polls SET answered = ?, snapshot_json = ?"
+                    " WHERE task_id = ? AND answered < ? AND asked >= ?",
+                    (number, snapshot, task_id, number, number),
                 )
                 for task_id, (number, snapshot) in answers.items()
             ]
@@ -585,10 +586,13 @@ class JobStore(ABC):
         return {row["task_id"]: (int(row["answered"]), row["snapshot_json"]) for row in rows}
 
     async def forget_asks(self, task_ids: Sequence[str], *, asked_before: float = 0.0) -> None:
-        """Remove the asks about the tasks (nobody follows them any more), and those last made before
-        `asked_before` (their askers are gone)."""
+        """Remove the answered asks about the tasks (this process follows them no more; an ask still open is
+        another's), and every ask last made before `asked_before` (their askers are gone)."""
         marks = ", ".join("?" for _ in task_ids) or "NULL"
-        await self._write(f"DELETE FROM polls WHERE task_id IN ({marks}) OR asked_at < ?", (*task_ids, asked_before))
+        await self._write(
+            f"DELETE FROM polls WHERE (task_id IN ({marks}) AND asked <= answered) OR asked_at < ?",
+            (*task_ids, asked_before),
+        )
 
     # ------------------------------------------------------------------ the upload cache
 

@@ -41,6 +41,7 @@ RESULT_HOSTS = ["https://*.aliyuncs.com"]
 """Where DashScope's result URLs point (OSS buckets of many names and regions): the view may load a file too large
 to read as a resource from there."""
 APP_ONLY = {"visibility": ["app"]}
+APP_TOOLS = frozenset({"gallery_refresh", "gallery_cancel", "gallery_vary", "gallery_recent"})
 REFRESH_WAIT_MAX = 60
 RECENT_MAX = 48
 
@@ -157,9 +158,14 @@ def _as_result(job: Job) -> JobResult:
 
 class AppsForAppHosts:
     """Server middleware: a client that did not advertise MCP Apps is listed neither the app-only tools nor the
-    `_meta.ui` of the others (it would only make the tool list longer)."""
+    `_meta.ui` of the others (it would only make the tool list longer), and may not call the app-only tools (they
+    act on a user's click in the view: `gallery_vary` with `confirm` is a confirmation)."""
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call" and (ctx.params or {}).get("name") in APP_TOOLS and not client_supports_apps(ctx):
+            name = (ctx.params or {})["name"]
+            refused = CallToolResult(content=[TextContent(type="text", text=f"Unknown tool: {name}")], is_error=True)
+            return refused.model_dump(mode="json", by_alias=True, exclude_none=True)
         result = await call_next(ctx)
         if ctx.method != "tools/list" or not isinstance(result, dict) or client_supports_apps(ctx):
             return result

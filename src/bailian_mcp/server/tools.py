@@ -175,8 +175,8 @@ def generation_tool(capability: Capability, settings: Settings) -> Tool:
                 confirmed=confirmed,
             )
 
-        try:
-            result = await run(options.confirm)
+        try:  # a client that can ask the user is made to: the model's own confirm=true does not stand in for them
+            result = await run(options.confirm and not can_ask(ctx))
         except ConfirmationNeeded as needed:
             if not can_ask(ctx):
                 raise
